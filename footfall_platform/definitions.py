@@ -1,0 +1,29 @@
+"""The composition root: every asset, resource, job, sensor and schedule, assembled once."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.raw import RAW_ASSETS
+from footfall_platform.orchestration.automation import (
+    daily_refresh_schedule,
+    full_refresh_job,
+    ingest_job,
+    landing_sensor,
+)
+from footfall_platform.orchestration.resources import FootfallWarehouse
+from footfall_platform.settings import Settings
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    return dg.Definitions(
+        assets=[*RAW_ASSETS],
+        resources={"warehouse": FootfallWarehouse.from_settings(settings)},
+        jobs=[ingest_job, full_refresh_job],
+        sensors=[landing_sensor],
+        schedules=[daily_refresh_schedule],
+    )
+
+
+defs = build_definitions()
