@@ -29,12 +29,14 @@ class FootfallWarehouse(dg.ConfigurableResource):
     memory_limit: str = "1GB"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> FootfallWarehouse:
+    def from_settings(
+        cls, settings: Settings, settle_seconds: float | None = None
+    ) -> FootfallWarehouse:
         return cls(
             warehouse_path=str(settings.warehouse),
             landing_path=str(settings.landing),
             pii_key_file=str(settings.pii_key_file),
-            settle_seconds=settings.settle_seconds,
+            settle_seconds=settings.settle_seconds if settle_seconds is None else settle_seconds,
             memory_limit=settings.memory_limit,
         )
 

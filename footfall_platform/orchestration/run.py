@@ -14,12 +14,11 @@ def materialize_everything(settings: Settings, *, settle_seconds: float = 0.0) -
     """Materialize every asset; files just written by the generator need no settle time."""
     defs = build_definitions(settings)
     assets = list(defs.assets or [])
-    warehouse = FootfallWarehouse.from_settings(settings).model_copy(
-        update={"settle_seconds": settle_seconds}
-    )
+    warehouse = FootfallWarehouse.from_settings(settings, settle_seconds=settle_seconds)
     result = dg.materialize(
         assets,
         resources={"warehouse": warehouse},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         instance=dg.DagsterInstance.get(),
         raise_on_error=False,
         tags={"footfall/trigger": "footfall demo"},
