@@ -182,12 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("keygen", help="create the pseudonymisation key file").set_defaults(
         func=cmd_keygen
     )
-    try:
-        from footfall_platform.mining.rules_cli import register
-    except ImportError:  # pragma: no cover - the mining package is optional at build time
-        pass
-    else:
-        register(sub)
+    from footfall_platform.mining.rules_cli import register
+
+    register(sub)
     return parser
 
 
