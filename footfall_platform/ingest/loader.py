@@ -191,7 +191,7 @@ class SourceLoader:
         names = ", ".join(f'"{name}"' for name, _ in stored_columns(spec))
         loaded = con.execute(
             f"INSERT INTO raw.{spec.name} ({names}, source_sha256, source_line, loaded_at) "
-            f"SELECT {typed_select(spec)}, ?, line, ? FROM {ROWS} WHERE _reason IS NULL",
+            f"SELECT {typed_select(spec)}, ?, line, ? FROM {ROWS} WHERE _ok",
             [result.sha256, now],
         ).fetchone()[0]
         # Bad rows are rare: find them by what did not load, and only then pay for their reasons.

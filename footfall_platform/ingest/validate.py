@@ -68,53 +68,53 @@ def _value_sql(column: Column, field: str) -> str:
     return v
 
 
-def _errors(column: Column, v: str, typed: str, source: Source) -> list[str]:
-    """SQL expressions, each NULL or a reason."""
+Check = tuple[str, str]  # (SQL condition true for a bad value, SQL expression of the reason)
+
+
+def _errors(column: Column, v: str, typed: str, source: Source) -> list[Check]:
+    """The checks of one column, each a condition and its reason."""
     name = column.name
-    out: list[str] = []
+    out: list[Check] = []
     if column.not_null and not (column.kind == "code" and "" in column.codes):
-        out.append(f"CASE WHEN {v} IS NULL THEN {_q(name + ': missing')} END")
+        out.append((f"{v} IS NULL", _q(name + ": missing")))
     shown = _shown(column, v)
     if column.kind in KIND_WORDS and column.kind != "timestamp":
-        out.append(
-            f"CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN "
-            f"{_q(f'{name}: not {KIND_WORDS[column.kind]}')}{shown} END"
-        )
+        out.append((f"{v} IS NOT NULL AND {typed} IS NULL",
+                    f"{_q(f'{name}: not {KIND_WORDS[column.kind]}')}{shown}"))  # fmt: skip
     if column.kind == "code":
         accepted = ", ".join(sorted(set(column.codes.values())))
-        out.append(
-            f"CASE WHEN {typed} IS NULL AND {v} IS NOT NULL THEN "
-            f"{_q(f'{name}: not one of {accepted}')}{shown} END"
-        )
+        out.append((f"{typed} IS NULL AND {v} IS NOT NULL",
+                    f"{_q(f'{name}: not one of {accepted}')}{shown}"))  # fmt: skip
     if column.kind == "epc":
-        out.append(
-            f"CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN "
-            f"{_q(f'{name}: not 8 to 64 hexadecimal digits')}{shown} END"
-        )
+        out.append((f"{v} IS NOT NULL AND {typed} IS NULL",
+                    f"{_q(f'{name}: not 8 to 64 hexadecimal digits')}{shown}"))  # fmt: skip
     if column.kind == "timezone":
-        out.append(
-            f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN (SELECT name FROM pg_timezone_names()) "
-            f"THEN {_q(f'{name}: not an IANA time zone')}{shown} END"
-        )
+        out.append((f"{v} IS NOT NULL AND {v} NOT IN (SELECT name FROM pg_timezone_names())",
+                    f"{_q(f'{name}: not an IANA time zone')}{shown}"))  # fmt: skip
     measure = f"year({typed})" if column.kind == "date" else typed
     if column.minimum is not None:
-        out.append(
-            f"CASE WHEN {measure} < {column.minimum} THEN "
-            f"{_q(f'{name}: below {column.minimum:g}')}{shown} END"
-        )
+        out.append((f"{measure} < {column.minimum}",
+                    f"{_q(f'{name}: below {column.minimum:g}')}{shown}"))  # fmt: skip
     if column.maximum is not None:
-        out.append(
-            f"CASE WHEN {measure} > {column.maximum} THEN "
-            f"{_q(f'{name}: above {column.maximum:g}')}{shown} END"
-        )
+        out.append((f"{measure} > {column.maximum}",
+                    f"{_q(f'{name}: above {column.maximum:g}')}{shown}"))  # fmt: skip
     if column.not_future:
-        out.append(f"CASE WHEN {typed} > current_date THEN {_q(f'{name}: in the future')} END")
+        out.append((f"{typed} > current_date", _q(f"{name}: in the future")))
     if name == source.store_column:
-        out.append(
-            f"CASE WHEN {v} IS NOT NULL AND _tz IS NULL THEN 'store_id: unknown store' || ': ' "
-            f"|| left({v}, 40) END"
-        )
+        out.append((f"{v} IS NOT NULL AND _tz IS NULL",
+                    f"'store_id: unknown store: ' || left({v}, 40)"))  # fmt: skip
     return out
+
+
+def _reasons(checks: list[Check]) -> str:
+    """All reasons of a row joined, NULL-free: only computed for the rows that failed."""
+    cases = ", ".join(f"CASE WHEN {cond} THEN {reason} END" for cond, reason in checks)
+    return f"nullif(concat_ws('; ', {cases or 'NULL'}), '')"
+
+
+def _any_broken(checks: list[Check]) -> str:
+    """True when any check fails: cheap boolean work for the millions of good rows."""
+    return " OR ".join(f"coalesce({cond}, false)" for cond, _ in checks) or "false"
 
 
 def _field(fields: dict[str, str], name: str) -> str:
@@ -125,7 +125,7 @@ def _field(fields: dict[str, str], name: str) -> str:
 def _typed_sql(source: Source, fields: dict[str, str]) -> str:
     """Inner level: typed values, parse errors, the store's zone and the member key per row."""
     selects = ["s.line"]
-    errors: list[str] = []
+    errors: list[Check] = []
     for column in source.columns:
         field = _field(fields, column.name)
         v = _value_sql(column, field)
@@ -150,7 +150,8 @@ def _typed_sql(source: Source, fields: dict[str, str]) -> str:
         selects.append("k.member_key AS _member_key")
         member = _field(fields, source.member_column)
         joins += f" LEFT JOIN {MEMBER_KEYS} k ON k.member_id = trim({member})"
-    selects.append(f"concat_ws('; ', {', '.join(errors) or 'NULL'}) AS _errors")
+    selects.append(f"{_reasons(errors)} AS _errors")
+    selects.append(f"{_any_broken(errors)} AS _broken")
     return f"SELECT {', '.join(selects)} FROM {STAGE} s{joins}"
 
 
@@ -225,15 +226,15 @@ def prepare_duplicates(con: duckdb.DuckDBPyConnection, source: Source, fields: d
 
 
 def define_rows(con: duckdb.DuckDBPyConnection, source: Source, fields: dict[str, str]) -> None:
-    """ROWS: a view of every staged row, typed, with `_reason` (NULL for a row that loads).
+    """ROWS: a view of every staged row, typed, with `_ok` and, for a bad row, `_reason`.
 
     A view, not a table: the good rows stream from the staged file into the raw table without
-    a second full copy, and only the few bad rows pay for their JSON record.
+    a second full copy, and only the few bad rows pay for their reasons and JSON record.
     """
     timestamps = [c.name for c in source.columns if c.kind == "timestamp"]
     joins = [f"LEFT JOIN {DUPLICATES} d ON d.line = t.line"]
     selects = ["t.line"]
-    errors = ["nullif(t._errors, '')"]
+    checks: list[Check] = []
     for i, name in enumerate(timestamps):
         joins.append(
             f"LEFT JOIN _ff_off_local ol{i} ON ol{i}.tz = t._tz AND "
@@ -254,26 +255,27 @@ def define_rows(con: duckdb.DuckDBPyConnection, source: Source, fields: dict[str
                 f'ELSE t."{name}__naive" END'
             )
             selects += [f"CAST({local} AS DATE) AS local_date", f"hour({local}) AS local_hour"]
-        errors.append(
-            f'CASE WHEN t."{name}__text" IS NOT NULL AND t._tz IS NOT NULL AND {utc} IS NULL '
-            f"THEN '{name}: not an ISO 8601 timestamp: ' || left(t.\"{name}__text\", 40) END"
-        )
+        checks.append((
+            f't."{name}__text" IS NOT NULL AND t._tz IS NOT NULL AND {utc} IS NULL',
+            f"'{name}: not an ISO 8601 timestamp: ' || left(t.\"{name}__text\", 40)",
+        ))  # fmt: skip
     selects += [f't."{c.name}"' for c in source.columns if c.kind != "timestamp"]
     selects += [f't."{c.name}__raw"' for c in source.columns]
     if source.member_column:
         selects.append("t._member_key")
-    selects.append(f"concat_ws('; ', {', '.join(errors)}) AS _errors")
-    selects.append("d.reason AS _duplicate")
-    inner = f"SELECT {', '.join(selects)} FROM ({_typed_sql(source, fields)}) t {' '.join(joins)}"
-    rules = [
-        f"CASE WHEN coalesce({rule.broken}, false) THEN {rule.reason} END"
-        for rule in source.row_rules
+    selects += [
+        f"nullif(concat_ws('; ', t._errors, {_reasons(checks)}), '') AS _errors",
+        f"t._broken OR {_any_broken(checks)} AS _broken",
+        "d.reason AS _duplicate",
     ]
-    reason = (
-        f"nullif(concat_ws('; ', nullif(_errors, ''), {', '.join(rules) or 'NULL'}, "
-        "_duplicate), '')"
+    inner = f"SELECT {', '.join(selects)} FROM ({_typed_sql(source, fields)}) t {' '.join(joins)}"
+    rules = [(rule.broken, rule.reason) for rule in source.row_rules]
+    reason = f"nullif(concat_ws('; ', _errors, {_reasons(rules)}, _duplicate), '')"
+    ok = f"NOT (_broken OR {_any_broken(rules)} OR _duplicate IS NOT NULL)"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {ROWS} AS SELECT *, {ok} AS _ok, {reason} AS _reason "
+        f"FROM ({inner})"
     )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {ROWS} AS SELECT *, {reason} AS _reason FROM ({inner})")
 
 
 def raw_record_sql(source: Source) -> str:
