@@ -34,17 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from footfall_platform.mining import from_long_frame, mine_rules  # noqa: E402
+from footfall_platform.mining.rules import RULE_METRICS  # noqa: E402
 
 GROCERIES = ROOT / "tests" / "data" / "groceries.csv"
-METRICS = [
-    "antecedent_support",
-    "consequent_support",
-    "support",
-    "confidence",
-    "lift",
-    "leverage",
-    "conviction",
-]
+METRICS = RULE_METRICS
 
 
 # --- data ---------------------------------------------------------------------------------

@@ -27,19 +27,12 @@ from footfall_platform.mining import (
     mine_rules,
     read_baskets_csv,
 )
+from footfall_platform.mining.rules import RULE_METRICS
 from footfall_platform.mining.rules_cli import main as rules_main
 
 DATA = Path(__file__).parent / "data"
 GROCERIES = DATA / "groceries.csv"
-METRICS = [
-    "antecedent_support",
-    "consequent_support",
-    "support",
-    "confidence",
-    "lift",
-    "leverage",
-    "conviction",
-]
+METRICS = RULE_METRICS
 MLXTEND_METRICS = [m.replace("_", " ") for m in METRICS]
 
 

@@ -52,10 +52,6 @@ def create_key_file(key_file: Path) -> bool:
     return True
 
 
-def member_key(key: bytes, member_id: str) -> str:
-    return hmac.new(key, member_id.strip().encode(), hashlib.sha256).hexdigest()
-
-
 def member_keys(key: bytes, member_ids: list[str]) -> list[str]:
     digest = hashlib.sha256
     return [hmac.new(key, m.strip().encode(), digest).hexdigest() for m in member_ids]

@@ -60,6 +60,7 @@ RULE_SCHEMA: dict[str, pl.DataType] = {
     "conviction": pl.Float64(),
     "count": pl.Int64(),
 }
+RULE_METRICS: list[str] = [n for n, t in RULE_SCHEMA.items() if t == pl.Float64()]
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from footfall_platform.landing.contract import SOURCES, Column, Source
+from footfall_platform.landing.contract import SOURCES, Source
 
 SQL_TYPES = {
     "text": "VARCHAR", "code": "VARCHAR", "epc": "VARCHAR", "timezone": "VARCHAR",
@@ -88,6 +88,3 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for source in SOURCES.values():
         con.execute(raw_table_ddl(source))
 
-
-def column_types(columns: list[Column]) -> dict[str, str]:
-    return {c.name: SQL_TYPES[c.kind] for c in columns}
