@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     from footfall_platform.mining.rules_cli import register
 
     register(sub)
+    from quality.cli import register as register_quality
+
+    register_quality(sub)
     return parser
 
 

@@ -36,6 +36,32 @@ daily_refresh_schedule = dg.ScheduleDefinition(
 )
 
 
+# Downstream of the raw layer, automated materializations wait for fresh parents whose blocking
+# quality checks passed: a drop that broke a contract stays out of the marts in later runs too.
+QUALITY_GATED = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+).with_label("eager, once every parent's blocking checks passed")
+
+quality_gated_automation = dg.AutomationConditionSensorDefinition(
+    "quality_gated_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Materializes downstream assets after their parents update, only when every "
+    "parent's blocking Great Expectations check passed.",
+)
+
+
+def gate_downstream(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """Give every asset outside the ingest group the quality-gated automation condition."""
+    return [
+        a if set(a.group_names_by_key.values()) == {"ingest"} else a.map_asset_specs(
+            lambda spec: spec.replace_attributes(automation_condition=QUALITY_GATED)
+        )
+        for a in assets
+    ]  # fmt: skip
+
+
 def _fingerprint(size: int, mtime_ns: int) -> str:
     return f"{size}:{mtime_ns}"
 

@@ -25,6 +25,7 @@ class FootfallWarehouse(dg.ConfigurableResource):
     warehouse_path: str
     landing_path: str
     pii_key_file: str
+    reports_path: str = ""  # validation reports, one folder per run
     settle_seconds: float = 5.0
     memory_limit: str = "1GB"
 
@@ -36,6 +37,7 @@ class FootfallWarehouse(dg.ConfigurableResource):
             warehouse_path=str(settings.warehouse),
             landing_path=str(settings.landing),
             pii_key_file=str(settings.pii_key_file),
+            reports_path=str(settings.reports),
             settle_seconds=settings.settle_seconds if settle_seconds is None else settle_seconds,
             memory_limit=settings.memory_limit,
         )

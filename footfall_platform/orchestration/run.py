@@ -13,11 +13,10 @@ from footfall_platform.settings import Settings
 def materialize_everything(settings: Settings, *, settle_seconds: float = 0.0) -> bool:
     """Materialize every asset; files just written by the generator need no settle time."""
     defs = build_definitions(settings)
-    assets = list(defs.assets or [])
     warehouse = FootfallWarehouse.from_settings(settings, settle_seconds=settle_seconds)
     result = dg.materialize(
-        assets,
-        resources={"warehouse": warehouse},
+        [*(defs.assets or []), *(defs.asset_checks or [])],
+        resources={**(defs.resources or {}), "warehouse": warehouse},
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         instance=dg.DagsterInstance.get(),
         raise_on_error=False,

@@ -1,0 +1,16 @@
+"""Every table's suite, by layer. Later layers add their module here."""
+
+from __future__ import annotations
+
+from quality.suite import Suite
+from quality.suites.ops import OPS_SUITES
+from quality.suites.raw import RAW_SUITES
+
+SUITES: list[Suite] = [*RAW_SUITES, *OPS_SUITES]
+
+
+def suite_for(table: str) -> Suite:
+    for suite in SUITES:
+        if suite.table == table:
+            return suite
+    raise KeyError(f"no quality suite for {table}; add one in quality/suites/")

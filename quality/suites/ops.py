@@ -1,0 +1,113 @@
+"""Contracts of the ops tables: the ledger and the quarantine must account for every input.
+
+These are the platform's own books. If they do not add up, nothing built on the raw layer can be
+trusted to have seen every row exactly once.
+"""
+
+from __future__ import annotations
+
+from quality.rules import (
+    between,
+    columns_are,
+    no_rows_where,
+    not_null,
+    one_of,
+    unique,
+)
+from quality.suite import Suite
+
+LEDGER_STATUSES = ["duplicate", "loaded", "partial", "rejected"]
+
+INGEST_LEDGER = Suite(
+    "ops.ingest_ledger",
+    ("ops", "ingest_ledger"),
+    "One row per delivered file: how many rows came in, loaded and were quarantined.",
+    rules=(
+        *columns_are(
+            [("path", "VARCHAR"), ("source", "VARCHAR"), ("sha256", "VARCHAR"),
+             ("bytes", "BIGINT"), ("modified_at", "TIMESTAMPTZ"), ("rows_in", "BIGINT"),
+             ("rows_loaded", "BIGINT"), ("rows_quarantined", "BIGINT"), ("status", "VARCHAR"),
+             ("message", "VARCHAR"), ("loaded_at", "TIMESTAMPTZ")],
+            why="Operators and the sensor read the ledger by these names.",
+        ),
+        *not_null("path", "source", "sha256", "status", "loaded_at",
+                  why="Every file is identified by path, source and content hash."),
+        one_of("status", LEDGER_STATUSES, why="The four outcomes of a file, documented."),
+        no_rows_where("rows add up", "rows_in <> rows_loaded + rows_quarantined",
+                      columns=("rows_in", "rows_loaded", "rows_quarantined"),
+                      why="Nothing is lost: every input row is loaded or quarantined."),
+        between("rows_in", 0, None, why="Counts are never negative."),
+        no_rows_where("rejected and duplicate files load nothing",
+                      "status IN ('rejected', 'duplicate') AND rows_loaded > 0",
+                      columns=("status", "rows_loaded"),
+                      why="A rejected or duplicate file must not add rows."),
+        no_rows_where("rejected files say why", "status = 'rejected' AND coalesce(message, '') = ''",
+                      columns=("status", "message"),
+                      why="An operator must be able to fix a rejected file from the message."),
+        unique("sha256", dataset="accepted",
+               why="Exactly once: the same bytes load at most once, whatever their name."),
+        no_rows_where("raw rows match the ledger", "true", dataset="raw_mismatch",
+                      columns=("sha256",),
+                      why="Rows in raw tables per file equal the ledger's rows_loaded."),
+    ),
+    datasets={
+        "accepted": "SELECT sha256, path FROM ops.ingest_ledger "
+        "WHERE status IN ('loaded', 'partial')",
+        "raw_mismatch": """
+            WITH raw_rows AS (
+                SELECT source_sha256 AS sha256, count(*) AS n FROM (
+                    SELECT source_sha256 FROM raw.stores UNION ALL
+                    SELECT source_sha256 FROM raw.products UNION ALL
+                    SELECT source_sha256 FROM raw.calendar UNION ALL
+                    SELECT source_sha256 FROM raw.camera_counts UNION ALL
+                    SELECT source_sha256 FROM raw.rfid_tags UNION ALL
+                    SELECT source_sha256 FROM raw.rfid_reads UNION ALL
+                    SELECT source_sha256 FROM raw.members UNION ALL
+                    SELECT source_sha256 FROM raw.transactions
+                ) GROUP BY ALL
+            ), ledger AS (
+                SELECT sha256, sum(rows_loaded) AS n FROM ops.ingest_ledger
+                WHERE status IN ('loaded', 'partial') AND source <> 'video' GROUP BY ALL
+            )
+            SELECT sha256, ledger.n AS ledger_rows, raw_rows.n AS raw_rows
+            FROM ledger FULL JOIN raw_rows USING (sha256)
+            WHERE coalesce(ledger.n, 0) <> coalesce(raw_rows.n, 0)
+        """,
+    },
+)  # fmt: skip
+
+QUARANTINE = Suite(
+    "ops.quarantine",
+    ("ops", "quarantine"),
+    "Every rejected row with its file, line and reason; personal sources redacted.",
+    rules=(
+        *columns_are(
+            [("source", "VARCHAR"), ("path", "VARCHAR"), ("sha256", "VARCHAR"), ("line", "BIGINT"),
+             ("reason", "VARCHAR"), ("raw_record", "VARCHAR"), ("quarantined_at", "TIMESTAMPTZ")],
+            why="Operators read the quarantine by these names.",
+        ),
+        *not_null("source", "path", "sha256", "reason", "quarantined_at",
+                  why="A quarantined row must say where it came from and why."),
+        no_rows_where("no personal data in quarantine", """
+                source = 'members' AND raw_record IS NOT NULL AND (
+                    regexp_matches(raw_record, '[^"\\s@]+@[^"\\s@]+\\.[a-z]{2,}')
+                    OR regexp_matches(raw_record, '\\+?\\d[\\d\\s().-]{7,}\\d')
+                    OR regexp_matches(raw_record, '\\d{4}-\\d{2}-\\d{2}'))""",
+                      columns=("raw_record",),
+                      why="Emails, phone numbers and birth dates of members never land."),
+        no_rows_where("counts match the ledger", "true", dataset="ledger_mismatch",
+                      columns=("sha256",),
+                      why="Quarantined rows per file equal the ledger's rows_quarantined."),
+    ),
+    datasets={"ledger_mismatch": """
+        WITH q AS (SELECT sha256, count(*) AS n FROM ops.quarantine GROUP BY ALL),
+        l AS (SELECT sha256, sum(rows_quarantined) AS n FROM ops.ingest_ledger
+              WHERE status IN ('loaded', 'partial') GROUP BY ALL)
+        SELECT sha256, l.n AS ledger_rows, q.n AS quarantined_rows
+        FROM l FULL JOIN q USING (sha256)
+        WHERE coalesce(l.n, 0) <> coalesce(q.n, 0)
+    """},
+    private_columns=("raw_record",),
+)  # fmt: skip
+
+OPS_SUITES = [INGEST_LEDGER, QUARANTINE]
