@@ -138,13 +138,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generate_world(settings.home, scale=args.scale, seed=args.seed)
         print(f"Generated the {args.scale} demo world in {time.perf_counter() - started:.1f} s.")
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
-    from footfall_platform.orchestration.run import materialize_everything
+    from footfall_platform.orchestration.run import check_outcomes, materialize_everything
+    from footfall_platform.warehouse.inspect import text_table
 
     started = time.perf_counter()
-    ok = materialize_everything(settings)
+    result = materialize_everything(settings)
+    ok = result.success
     print(f"\nMaterialized every asset in {time.perf_counter() - started:.1f} s "
           f"({'success' if ok else 'FAILED'}).")  # fmt: skip
     _print_status(settings)
+    print("\nQuality checks (Great Expectations; report: "
+          f"{settings.reports / result.run_id / 'index.html'})")  # fmt: skip
+    print(text_table(["table", "outcome", "summary"], check_outcomes(result)))
     print(
         "\nOpen the Dagster UI with `make ui` (http://127.0.0.1:3000): the runs above are in its "
         f"history (DAGSTER_HOME={settings.dagster_home}).\nThe warehouse is {settings.warehouse}."

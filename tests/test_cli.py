@@ -31,6 +31,11 @@ def test_demo_builds_a_home_and_status_reports_it(tmp_path: Path) -> None:
     for table in ("raw.transactions", "ops.ingest_ledger", "ops.quarantine"):
         assert table in out
     assert "make ui" in out
+    assert "Quality checks" in out
+    checks = [line for line in out.splitlines() if line.startswith("raw.") and "passed" in line]
+    assert len(checks) == 8, out[-3000:]  # one blocking GX check per raw table, all passing
+    report = out.split("report: ")[1].split(")")[0]
+    assert Path(report).is_file()
     key = home / "pii.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert (home / "dagster" / "dagster.yaml").read_text().count("default_limit: 1") == 1

@@ -44,7 +44,7 @@ SALES = _downstream("test_sales", "transactions")
 FOOTFALL = _downstream("test_footfall", "camera_counts")
 
 
-def _run(home: Settings, instance: dg.DagsterInstance) -> dg.ExecuteInJobResult:
+def _run(home: Settings, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*RAW_ASSETS, *OPS_ASSETS, SALES, FOOTFALL, *QUALITY_CHECKS],
         resources={"warehouse": FootfallWarehouse.from_settings(home, settle_seconds=0)},
@@ -53,11 +53,11 @@ def _run(home: Settings, instance: dg.DagsterInstance) -> dg.ExecuteInJobResult:
     )
 
 
-def _checks(result: dg.ExecuteInJobResult) -> dict[str, dg.AssetCheckEvaluation]:
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
-def _materialized(result: dg.ExecuteInJobResult) -> set[str]:
+def _materialized(result: dg.ExecuteInProcessResult) -> set[str]:
     return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
 
 

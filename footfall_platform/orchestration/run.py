@@ -10,8 +10,10 @@ from footfall_platform.orchestration.resources import FootfallWarehouse
 from footfall_platform.settings import Settings
 
 
-def materialize_everything(settings: Settings, *, settle_seconds: float = 0.0) -> bool:
-    """Materialize every asset; files just written by the generator need no settle time."""
+def materialize_everything(
+    settings: Settings, *, settle_seconds: float = 0.0
+) -> dg.ExecuteInProcessResult:
+    """Materialize every asset and run every check; files just written need no settle time."""
     defs = build_definitions(settings)
     warehouse = FootfallWarehouse.from_settings(settings, settle_seconds=settle_seconds)
     result = dg.materialize(
@@ -22,4 +24,13 @@ def materialize_everything(settings: Settings, *, settle_seconds: float = 0.0) -
         raise_on_error=False,
         tags={"footfall/trigger": "footfall demo"},
     )
-    return result.success
+    return result
+
+
+def check_outcomes(result: dg.ExecuteInProcessResult) -> list[tuple[str, str, str]]:
+    """(table, outcome, summary) for every asset check of a run, in a form people read."""
+    rows = []
+    for e in sorted(result.get_asset_check_evaluations(), key=lambda e: e.asset_key.path):
+        outcome = "passed" if e.passed else e.severity.value
+        rows.append((".".join(e.asset_key.path), outcome, (e.description or "")[:100]))
+    return rows
