@@ -33,6 +33,12 @@ ui: install
 bench: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/rules.py
+	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/transform.py
+	$(BIN)/python benchmarks/mining.py --skip-rules
+	$(BIN)/python benchmarks/forecast.py
+	$(BIN)/python benchmarks/recommend.py
+	$(BIN)/python benchmarks/video.py
 
 clean:
 	rm -rf $(FOOTFALL_HOME)

@@ -193,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     from quality.cli import register as register_quality
 
     register_quality(sub)
+    from footfall_platform.vision.cli import register as register_video
+
+    register_video(sub)
+    from footfall_platform.forecast.cli import register as register_forecast
+
+    register_forecast(sub)
     return parser
 
 

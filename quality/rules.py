@@ -70,18 +70,23 @@ def _rule(
     return Rule(name, expectation, severity, why, dataset, columns)
 
 
+def columns_match(
+    names: list[str], *, why: str, severity: Severity = ERROR, dataset: str = TABLE
+) -> Rule:
+    """The table has exactly these columns, no more, no fewer."""
+    return _rule(
+        "columns match",
+        gx.expectations.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True),
+        why, severity, dataset, tuple(names),
+    )  # fmt: skip
+
+
 def columns_are(
     columns: list[tuple[str, str]], why: str, severity: Severity = ERROR, dataset: str = TABLE
 ) -> list[Rule]:
     """The table has exactly these columns, each of this DuckDB type."""
-    names = [name for name, _ in columns]
-    rules = [
-        _rule(
-            "columns match",
-            gx.expectations.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True),
-            why, severity, dataset, tuple(names),
-        )
-    ]  # fmt: skip
+    rules = [columns_match([name for name, _ in columns], why=why, severity=severity,
+                           dataset=dataset)]  # fmt: skip
     for name, sql_type in columns:
         gx_type = GX_TYPE_NAMES.get(sql_type.split("(")[0].strip().upper())
         if gx_type is None:

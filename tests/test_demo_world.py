@@ -160,14 +160,18 @@ def test_scales_are_declared() -> None:
 # -- layout and contract --------------------------------------------------------------------
 
 
-def test_every_source_has_files_and_no_video(world: tuple[Path, dict]) -> None:
+def test_every_source_has_files_and_video_clips_with_their_truth(
+    world: tuple[Path, dict],
+) -> None:
     out, truth = world
     landing = out / "landing"
-    assert {p.name for p in landing.iterdir()} == SOURCE_NAMES
+    assert {p.name for p in landing.iterdir()} == {*SOURCE_NAMES, "video"}
     for source in SOURCE_NAMES:
         assert any(p.is_file() for p in (landing / source).rglob("*")), source
     on_disk = {str(p.relative_to(landing)) for p in landing.rglob("*") if p.is_file()}
-    assert on_disk == set(truth["files"])
+    video = {p for p in on_disk if p.startswith("video/")}
+    assert on_disk - video == set(truth["files"])
+    assert video == {*truth["video"]["clips"], truth["video"]["cameras_file"]}
     assert not list(landing.rglob("*.tmp"))
     formats = {f["format"] for f in truth["files"].values()}
     assert {"csv", "csv.gz", "parquet"} <= formats

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import os
 
 import pytest
 
+from footfall_platform.ingest import loader as loader_module
 from footfall_platform.ingest.loader import SourceLoader
 from footfall_platform.settings import Settings
 from tests.conftest import land, ledger, quarantine
@@ -308,3 +310,26 @@ def test_unsupported_extension_is_rejected(home: Settings, with_stores: SourceLo
     entry = ledger(with_stores)["transactions/t.xlsx"]
     assert entry["status"] == "rejected"
     assert entry["message"].startswith("unsupported file type .xlsx")
+
+
+def test_a_file_rewritten_between_its_two_reads_is_rolled_back(
+    home: Settings, with_stores: SourceLoader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Explaining a repeated row reads the file again; if it is not the same file any more
+    (same size and time stamp, other bytes), nothing of it loads and it stays for the next run."""
+    path = land(home, "transactions/t.csv", good_tx(4) + tx_line(1))
+    read_again = loader_module.stage_text
+
+    def rewrite_then_read(*args, **kwargs):
+        info = path.stat()
+        path.write_text(path.read_text().replace("R1,", "R8,"))  # the repeated rows
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+        return read_again(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loader_module, "stage_text", rewrite_then_read)
+        result = with_stores.load_source("transactions")
+    assert len(result.errors) == 1 and "reading the file again gave other rows" in result.errors[0]
+    assert "transactions/t.csv" not in ledger(with_stores)
+    assert with_stores.con.execute("SELECT count(*) FROM raw.transactions").fetchone()[0] == 0
+    assert with_stores.load_source("transactions").rows_loaded == 4  # as it is now

@@ -7,10 +7,20 @@ import hmac
 import os
 from datetime import UTC, datetime
 
+import duckdb
 import pytest
 
 from footfall_platform.ingest.loader import SourceLoader
-from footfall_platform.ingest.pseudonymise import MissingPiiKey, create_key_file, load_key
+from footfall_platform.ingest.pseudonymise import (
+    MissingPiiKey,
+    create_key_file,
+    hmac_pads,
+    load_key,
+    member_key_sql,
+    member_keys,
+)
+from footfall_platform.ingest.validate import value_sql
+from footfall_platform.landing.contract import Column
 from footfall_platform.settings import Settings
 from tests.conftest import PII_KEY, land, ledger, quarantine
 
@@ -134,3 +144,81 @@ def test_every_input_row_is_accounted_for(home: Settings, with_stores: SourceLoa
                               ).fetchone()[0]  # fmt: skip
     assert (loaded, quarantined) == (1, 3)
     assert ledger(with_stores)["transactions/a.csv"]["rows_in"] == 4
+
+
+def test_line_numbers_hold_in_a_large_file_read_in_parallel(
+    home: Settings, with_stores: SourceLoader
+) -> None:
+    """A file big enough for DuckDB to read in parallel: every row keeps its own line number,
+    good rows through the bulk path, bad ones through each way of explaining them."""
+    lines = ["receipt_id,store_id,sold_at,member_id,sku,quantity,unit_price"]
+    for line in range(2, 400_002):
+        store = "S2" if line % 7 == 0 else "S1"
+        lines.append(f"R{line},{store},2025-06-01T10:{line % 60:02d}:00,M{line % 50},X,1,1")
+    lines[3 - 1] = "R3,S1,2025-06-01T10:00:00,,X"  # too few fields: DuckDB rejects the line
+    lines[100_000 - 1] = "R100000,S1,2025-06-01T10:00:00,,X,two,1"  # fails a check of its own
+    lines[250_000 - 1] = "R250000,S99,2025-06-01T10:00:00,,X,1,1"  # fails a lookup
+    lines[200_000 - 1] = lines[150_000 - 1]  # repeats a line
+    lines[299_999 - 1] = 'R299999,S1,2025-06-01T10:00:00,M1,"X, quoted",1,1'  # fine
+    land(home, "transactions/big.csv", "\n".join(lines) + "\n")
+    with_stores.load_source("transactions")
+    assert [(line, reason) for line, reason, _ in quarantine(with_stores)] == [
+        (3, "wrong number of fields: expected 7, found 5"),
+        (100_000, "quantity: not a whole number: two"),
+        (200_000, "duplicate row: same as line 150000"),
+        (250_000, "store_id: unknown store: S99"),
+    ]
+    loaded, misplaced, keyed = with_stores.con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE receipt_id <> 'R' || source_line "
+        "AND source_line <> 150000), count(member_key) FROM raw.transactions"
+    ).fetchone()  # fmt: skip
+    assert (loaded, misplaced, keyed) == (400_000 - 4, 0, 400_000 - 4)
+    entry = ledger(with_stores)["transactions/big.csv"]
+    assert (entry["rows_in"], entry["rows_loaded"], entry["rows_quarantined"]) == (
+        400_000, 400_000 - 4, 4)  # fmt: skip
+
+
+
+def test_line_numbers_hold_when_a_check_looks_values_up_while_reading(
+    home: Settings, loader: SourceLoader
+) -> None:
+    """A time zone is checked against the list of zones as the file is read; that lookup must
+    not shuffle which line a row came from, however many threads read the file."""
+    lines = ["store_id,name,city,timezone,opened_on"]
+    lines += [f"S{i},N{i},C,{'Mars/Base' if i % 50_000 == 7 else 'Europe/Paris'},2020-01-01"
+              for i in range(200_000)]  # fmt: skip
+    land(home, "stores/many.csv", "\n".join(lines) + "\n")
+    loader.load_source("stores")
+    assert [line for line, _, _ in quarantine(loader)] == [9, 50_009, 100_009, 150_009]
+    misplaced = loader.con.execute(
+        "SELECT count(*) FROM raw.stores WHERE store_id <> 'S' || (source_line - 2)"
+    ).fetchone()[0]
+    assert misplaced == 0
+
+def test_member_keys_computed_in_sql_match_the_reference_hmac() -> None:
+    """The loader hashes member ids inside DuckDB; the keys must be the HMAC of the stripped id."""
+    ids = ["100234", " 100235 ", "\t7\n", "Zoë", "\u3000x\u3000", "x\u2003", "\u00a0y", "a b",
+           "\x1f", "é", "x\x85", "M" * 80]  # fmt: skip
+    con = duckdb.connect()
+    for key in (PII_KEY.encode(), b"k", bytes(range(100))):  # shorter and longer than a block
+        got = con.execute(
+            f"SELECT {member_key_sql('m')} FROM (SELECT unnest(?::VARCHAR[]) AS m, "
+            "generate_subscripts(?::VARCHAR[], 1) AS i) ORDER BY i",
+            [*hmac_pads(key), ids, ids],
+        ).fetchall()
+        assert [row[0] for row in got] == member_keys(key, ids)
+
+
+def test_values_are_trimmed_exactly_as_trim_does_however_they_are_padded() -> None:
+    """The loader trims only values that may need it; the result must be trim's, always."""
+    pads = [" ", "\t", "\n", "\u00a0", "\u2003", "\u3000", "\u200b", "\x1f", "é", ""]
+    values = [p + x + q for p in pads for q in pads for x in ("", "a", "a b", "Zoë", " ")]
+    con = duckdb.connect()
+    for column in (Column("plain"), Column("code", upper=True)):
+        wrong = con.execute(
+            f"SELECT count(*) FROM (SELECT unnest(?::VARCHAR[]) AS x) WHERE "
+            f"{value_sql(column, 'x')} IS DISTINCT FROM "
+            f"{'upper' if column.upper else ''}(nullif(trim(x), ''))",
+            [values],
+        ).fetchone()[0]
+        assert wrong == 0

@@ -188,7 +188,7 @@ def test_every_table_has_a_suite_and_every_suite_passes_on_the_demo_world(
         raise_on_error=False,
     )
     evaluations = _checks(result)
-    assert set(evaluations) == {s.check_name for s in SUITES}
+    assert {s.check_name for s in SUITES} <= set(evaluations)  # GX suites beside dbt's tests
     false_alarms = {n: e.description for n, e in evaluations.items() if not e.passed}
     assert not false_alarms
     with connect(home.warehouse, read_only=True) as con:

@@ -6,6 +6,7 @@ or rule generation shows up as a different rule count or metric, not as a silent
 
 from __future__ import annotations
 
+import inspect
 import random
 import subprocess
 import sys
@@ -321,6 +322,46 @@ def test_no_pairs_and_bad_baskets() -> None:
     assert result.rules.height == 0
     with pytest.raises(TypeError):
         mine_rules(["milk,bread"], 0.5, 0.5)  # a string is not a basket
+
+
+def test_only_empty_baskets_give_no_itemsets() -> None:
+    result = mine_rules([[], [], []], 0.1, 0.1)
+    assert result.n_baskets == 3 and len(result.itemsets) == 0
+    assert result.rules.height == 0 and result.rules.schema == pl.Schema(RULE_SCHEMA)
+    nulls = pl.DataFrame({"receipt_id": ["r1", "r2"], "sku": [None, None]},
+                         schema={"receipt_id": pl.String, "sku": pl.String})  # fmt: skip
+    assert mine_rules(nulls, 0.1, 0.1).n_baskets == 2  # receipts without items still count
+
+
+def test_one_item_baskets_only_give_items_but_no_rules() -> None:
+    result = mine_rules([["a"]] * 5 + [["b"]] * 3 + [["a"]], 0.1, 0.0)
+    counts = dict(result.itemsets.to_frame().select(pl.col("itemset").list.first(), "count").rows())
+    assert counts == {"a": 6, "b": 3}
+    assert result.rules.height == 0
+
+
+_HAS_GUARD = "max_itemsets" in inspect.signature(mine_rules).parameters
+
+
+@pytest.mark.skipif(
+    not _HAS_GUARD,
+    reason="the max-itemsets guard is a change to itemsets.py/rules.py awaiting their owner "
+    "(patch in the issue 8 report)",
+)
+def test_exploding_itemsets_stop_with_a_clear_message(groceries) -> None:
+    too_many = itemsets_module.TooManyItemsets
+    # 40 copies of one 20-item basket: all 2**20 - 1 subsets are frequent.
+    same = [[f"i{j:02d}" for j in range(20)]] * 40
+    with pytest.raises(too_many, match=r"more than 10,000 frequent itemsets.*raise min_support"):
+        mine_rules(same, 0.5, 0.5, max_itemsets=10_000)
+    bounded = mine_rules(same, 0.5, 0.5, max_len=2, max_itemsets=10_000)
+    assert len(bounded.itemsets) == 20 + 190
+    exact = len(mine_rules(groceries, 0.001, 0.5).itemsets)
+    assert mine_rules(groceries, 0.001, 0.5, max_itemsets=exact).rules.height == 5668
+    with pytest.raises(too_many):
+        mine_rules(groceries, 0.001, 0.5, max_itemsets=exact - 1)
+    with pytest.raises(too_many):
+        frequent_itemsets(same, 0.5, max_itemsets=19)  # the single items alone are too many
 
 
 def test_reader_handles_crlf_blank_lines_quotes_and_bom(tmp_path) -> None:

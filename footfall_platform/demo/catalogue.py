@@ -1,9 +1,14 @@
-"""The product catalogue, its popularity curve and the planted product pairs.
+"""The product catalogue, its popularity curve, the planted product pairs and the launches.
 
 Fashion categories carry a shelf zone and a try-on probability because the RFID journeys (shelf,
 fitting room, checkout) are simulated for them. Product pairs are planted here so the basket
 simulation can add the partner item with a known probability: association-rule mining should
 rediscover exactly these pairs with a high lift.
+
+Launches are products that arrive with the catalogue update and only sell from their launch day,
+and only to members whose planted taste (category and brand) they match: a recommender must
+find them through their description, since they have no sales history before they launch. They
+are fixed (no random draw), so adding them leaves every other product exactly as it was.
 """
 
 from __future__ import annotations
@@ -90,6 +95,32 @@ PLANTED_PAIRS: tuple[tuple[str, str, str, str, float], ...] = (
 
 
 @dataclass(frozen=True)
+class Launch:
+    """A product announced in the catalogue update that goes on sale later."""
+
+    category: str
+    brand: str
+    name: str
+    unit_price: float
+    description: str
+
+
+# Non-fashion on purpose: RFID tags are written for the whole period at once, and a tag must not
+# name a product that the first catalogue file does not know yet.
+LAUNCHES: tuple[Launch, ...] = (
+    Launch("home", "Hearth", "Stoneware Teapot", 34.99,
+           "Handmade stoneware teapot by Hearth, new this season."),
+    Launch("beauty", "Pure Bloom", "Rose Face Mist", 14.5,
+           "Hydrating rose face mist by Pure Bloom, new this season."),
+    Launch("grocery", "Roast & Co", "Single Origin Espresso Beans", 12.99,
+           "Single origin espresso beans by Roast & Co, new this season."),
+    Launch("home", "Linden Home", "Woven Linen Throw", 59.0,
+           "Woven linen throw by Linden Home, new this season."),
+)  # fmt: skip
+LAUNCH_SHARE_OF_DAYS = 0.8  # launches go on sale at this share of the simulated days
+
+
+@dataclass(frozen=True)
 class Pair:
     """A planted pair: when `a` is in a basket, `b` is added with `probability`."""
 
@@ -112,10 +143,33 @@ class Catalogue:
     update_day: int
     popularity: np.ndarray  # base share of line demand
     pairs: list[Pair]
+    brand: np.ndarray  # brand name per product (products.csv, then launches)
+    announced: list[str]  # SKUs in the update that are never sold
+    launch_day: int  # first day index the launched products sell
+    # Launched products follow the products.csv products in the "all_" arrays (sale indices).
+    all_skus: pl.Series
+    all_category: np.ndarray
 
     @property
     def fashion(self) -> np.ndarray:
         return np.array([CATEGORIES[c].fashion for c in self.category])
+
+    @property
+    def n_all(self) -> int:
+        """Products that can appear on a receipt: products.csv plus the launches."""
+        return self.all_category.size
+
+    @property
+    def launched(self) -> np.ndarray:
+        """Sale indices of the launched products."""
+        return np.arange(self.category.size, self.n_all)
+
+    def price_on(self, day: np.ndarray, product: np.ndarray) -> np.ndarray:
+        """Shelf price of each (day index, sale index): the update's price from its day on."""
+        launch_price = np.asarray([x.unit_price for x in LAUNCHES], dtype=np.float64)
+        before = np.concatenate([self.price, launch_price])
+        after = np.concatenate([self.price_after, launch_price])
+        return np.where(day >= self.update_day, after[product], before[product])
 
     def weights(self, price_tilt: float) -> np.ndarray:
         """Line demand tilted towards dear (tilt > 0) or cheap (tilt < 0) products."""
@@ -192,6 +246,7 @@ def build_catalogue(n_products: int, days: int, rng: np.random.Generator) -> Cat
     changed = np.sort(rng.choice(candidates, size=min(10, max(1, n // 10)), replace=False))
     price_after = price.copy()
     price_after[changed] = shelf_price(price[changed] * rng.uniform(0.85, 1.15, changed.size), rng)
+    launch_rows = launch_frame(counts)
     new_rows = pl.DataFrame(
         {
             "sku": [f"{CATEGORIES[0].code}-{1000 + counts[0] + k:04d}" for k in range(3)],
@@ -214,6 +269,7 @@ def build_catalogue(n_products: int, days: int, rng: np.random.Generator) -> Cat
     update_frame = pl.concat(
         [
             frame[changed.tolist()].with_columns(pl.Series("unit_price", price_after[changed])),
+            launch_rows,
             new_rows,
         ]
     )
@@ -228,6 +284,35 @@ def build_catalogue(n_products: int, days: int, rng: np.random.Generator) -> Cat
         update_day=update_day,
         popularity=popularity,
         pairs=pairs,
+        brand=np.array(rows["brand"] + [x.brand for x in LAUNCHES], dtype=object),
+        announced=new_rows["sku"].to_list(),
+        launch_day=max(update_day + 1, int(days * LAUNCH_SHARE_OF_DAYS)),
+        all_skus=pl.concat([frame["sku"], launch_rows["sku"]]),
+        all_category=np.concatenate(
+            [category, [CATEGORY_INDEX[x.category] for x in LAUNCHES]]
+        ).astype(np.int64),
+    )
+
+
+def launch_frame(counts: list[int]) -> pl.DataFrame:
+    """The launched products as update-file rows; SKUs continue each category's numbering."""
+    taken: dict[str, int] = {}
+    skus = []
+    for x in LAUNCHES:
+        ci = CATEGORY_INDEX[x.category]
+        k = taken.get(x.category, 0)
+        taken[x.category] = k + 1
+        skus.append(f"{CATEGORIES[ci].code}-{1000 + counts[ci] + k:04d}")
+    return pl.DataFrame(
+        {
+            "sku": skus,
+            "name": [x.name for x in LAUNCHES],
+            "category": [x.category for x in LAUNCHES],
+            "brand": [x.brand for x in LAUNCHES],
+            "unit_price": [x.unit_price for x in LAUNCHES],
+            "description": [x.description for x in LAUNCHES],
+            "colour": pl.Series([None] * len(LAUNCHES), dtype=pl.Utf8),
+        }
     )
 
 

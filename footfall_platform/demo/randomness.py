@@ -17,6 +17,8 @@ FOOTFALL = 5
 SALES = 6
 RFID = 7
 BAD_INPUTS = 8
+TASTES = 9  # members' tastes
+TASTE_LINES = 10  # which lines follow the taste, per store
 
 
 def rng_for(seed: int, component: int, *keys: int) -> np.random.Generator:

@@ -2,8 +2,9 @@
 
 Every buyer among a store's visitors makes one receipt during their stay, so receipts per hour
 follow footfall through the store's planted conversion rate. Baskets follow the segment of the
-member (or the anonymous profile), planted pairs add their partner item with a known
-probability, and returners bring back one or two items (negative quantities).
+member (or the anonymous profile), a share of each member's lines comes from their planted
+taste (tastes.py), planted pairs add their partner item with a known probability, and returners
+bring back one or two items (negative quantities).
 
 Each receipt holds distinct products, so no two lines of a file are identical by chance: an
 identical line is a delivery error the platform quarantines.
@@ -22,6 +23,7 @@ from .clock import day_strings, format_local, format_utc, local_datetimes
 from .footfall import Visitors
 from .people import ANONYMOUS_MEAN_LINES, SEGMENTS, MemberPicker, Members
 from .stores import Store
+from .tastes import Tastes, taste_lines
 
 MEMBER_SHARE = 0.60  # share of receipts scanned with a loyalty card
 RETURN_RATE = 0.04  # return receipts per sale receipt
@@ -48,6 +50,9 @@ class StoreSales:
     return_lines: int
     discounted_lines: int
     pair_counts: np.ndarray  # per planted pair: receipts with a, with b, with both
+    member_sale_lines: int
+    taste_sale_lines: int  # member sale lines of a product of the member's taste
+    launch_lines: np.ndarray  # sale lines per launched product
 
 
 def profile_weights(catalogue: Catalogue) -> np.ndarray:
@@ -58,7 +63,7 @@ def profile_weights(catalogue: Catalogue) -> np.ndarray:
 
 def quantities(catalogue: Catalogue, sku: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Mostly one of a kind; consumables (grocery, beauty) often several."""
-    bulk = np.array([CATEGORIES[c].bulk for c in catalogue.category])[sku]
+    bulk = np.array([CATEGORIES[c].bulk for c in catalogue.all_category])[sku]
     single = rng.choice(np.array([1, 2, 3]), size=sku.size, p=[0.9, 0.08, 0.02])
     several = np.minimum(1 + rng.poisson(0.6, sku.size), 6)
     return np.where(bulk, several, single).astype(np.int64)
@@ -72,13 +77,16 @@ def simulate_sales(
     members: Members,
     picker: MemberPicker,
     weights: np.ndarray,
+    tastes: Tastes,
     start: dt.date,
     utc_till: bool,
     rng: np.random.Generator,
+    taste_rng: np.random.Generator,
 ) -> StoreSales:
     """Receipts and lines for one store over the whole range."""
     days = promo_day.size
-    n_prod = catalogue.category.size
+    n_base = catalogue.category.size  # products.csv: what the catalogue draws choose from
+    n_prod = catalogue.n_all  # plus the launches: the sale indices of lines
 
     # Receipts: one per buyer and per returner, at a moment during their stay.
     b, r = np.flatnonzero(visitors.buyer), np.flatnonzero(visitors.returner)
@@ -120,7 +128,12 @@ def simulate_sales(
     l_sku = np.empty(l_rc.size, dtype=np.int64)
     for p in range(weights.shape[0]):
         m = l_prof == p
-        l_sku[m] = rng.choice(n_prod, size=int(m.sum()), p=weights[p])
+        l_sku[m] = rng.choice(n_base, size=int(m.sum()), p=weights[p])
+    l_member = np.where(rc_ret[l_rc], -1, member[l_rc])
+    from_taste, taste_sku = taste_lines(
+        tastes, catalogue, weights, l_member, l_prof, rc_day[l_rc], taste_rng
+    )
+    l_sku = np.where(from_taste, taste_sku, l_sku)
     keys = np.unique(l_rc * n_prod + l_sku)  # one line per product per receipt
 
     extra = []
@@ -135,9 +148,7 @@ def simulate_sales(
 
     qty = quantities(catalogue, l_sku, rng)
     qty = np.where(l_ret, -np.minimum(qty, 1 + (rng.random(qty.size) < 0.08)), qty)
-    price = np.where(
-        l_day >= catalogue.update_day, catalogue.price_after[l_sku], catalogue.price[l_sku]
-    )
+    price = catalogue.price_on(l_day, l_sku)
     discounted = promo_day[l_day] & ~l_ret & (rng.random(qty.size) < PROMO_LINE_SHARE)
     discount = np.where(discounted, np.round(PROMO_DISCOUNT * qty * price, 2), 0.0)
 
@@ -151,7 +162,7 @@ def simulate_sales(
             "sold_at": sold_at,
             "_member": member[l_rc],
             "_member_id": members.ids.gather(np.maximum(member[l_rc], 0)),
-            "sku": catalogue.skus.gather(l_sku),
+            "sku": catalogue.all_skus.gather(l_sku),
             "quantity": qty,
             "unit_price": price,
             "discount": discount,
@@ -178,7 +189,7 @@ def simulate_sales(
     n_profiles = weights.shape[0]
     amount = qty * price - discount
     sale_line = ~l_ret
-    fashion = np.array([CATEGORIES[c].fashion for c in catalogue.category])[l_sku] & sale_line
+    fashion = np.array([CATEGORIES[c].fashion for c in catalogue.all_category])[l_sku] & sale_line
     pair_counts = np.zeros((len(catalogue.pairs), 3), dtype=np.int64)
     for i, pair in enumerate(catalogue.pairs):
         has_a = np.zeros(n_rc, bool)
@@ -186,6 +197,11 @@ def simulate_sales(
         has_a[l_rc[(l_sku == pair.a) & sale_line]] = True
         has_b[l_rc[(l_sku == pair.b) & sale_line]] = True
         pair_counts[i] = (has_a.sum(), has_b.sum(), (has_a & has_b).sum())
+    l_owner = member[l_rc]
+    member_sale = sale_line & (l_owner >= 0)
+    product_taste = tastes.taste_of_product(catalogue)[l_sku]
+    in_taste = member_sale & (product_taste == tastes.of_member[np.maximum(l_owner, 0)])
+    launched = catalogue.launched
     return StoreSales(
         frame=frame,
         fashion_day=l_day[fashion],
@@ -202,4 +218,7 @@ def simulate_sales(
         return_lines=int(l_ret.sum()),
         discounted_lines=int(discounted.sum()),
         pair_counts=pair_counts,
+        member_sale_lines=int(member_sale.sum()),
+        taste_sale_lines=int(in_taste.sum()),
+        launch_lines=np.bincount(l_sku[sale_line], minlength=catalogue.n_all)[launched],
     )

@@ -44,6 +44,7 @@ FORMAT_VERSION = 1
 PROFILES = ["anonymous", *(s.name for s in SEGMENTS)]
 COUNTS = ("sale_receipts", "return_receipts", "member_receipts", "lines", "return_lines",
           "discounted_lines")  # fmt: skip
+TASTE_COUNTS = ("member_sale_lines", "taste_sale_lines")
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Tally:
     by_profile: dict[str, np.ndarray]
     counts: dict[str, int]
     pair_counts: np.ndarray
+    launch_lines: np.ndarray
+    taste_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TASTE_COUNTS, 0))
     stores: list[dict] = field(default_factory=list)
     journeys: dict[str, dict[str, int]] = field(default_factory=dict)
     dwell_sum: dict[str, float] = field(default_factory=lambda: dict.fromkeys(KINDS, 0.0))
@@ -65,6 +68,7 @@ class Tally:
             by_profile={k: np.zeros(len(PROFILES)) for k in ("receipts", "lines", "amount")},
             counts=dict.fromkeys(COUNTS, 0),
             pair_counts=np.zeros((len(catalogue.pairs), 3), dtype=np.int64),
+            launch_lines=np.zeros(catalogue.launched.size, dtype=np.int64),
         )
 
     def add_sales(self, store: Store, sales: StoreSales, visitors: Visitors, plan: Plan) -> None:
@@ -73,6 +77,9 @@ class Tally:
         for key in COUNTS:
             self.counts[key] += sales.frame.height if key == "lines" else getattr(sales, key)
         self.pair_counts += sales.pair_counts
+        self.launch_lines += sales.launch_lines
+        for key in TASTE_COUNTS:
+            self.taste_counts[key] += getattr(sales, key)
         roles, s = plan.roles, store.index
         self.stores.append(
             {
@@ -172,7 +179,19 @@ def assemble_truth(
                 }
                 for i in np.flatnonzero(cat.price_after != cat.price)
             ],  # fmt: skip
-            "announced_not_sold": cat.update_frame["sku"].tail(3).to_list(),
+            "announced_not_sold": cat.announced,
+            "launches": launches_truth(plan, tally),
+        },
+        "tastes": {
+            **plan.tastes.truth(people.ids.to_list()),
+            "realized": {
+                **tally.taste_counts,
+                "taste_share": round(
+                    tally.taste_counts["taste_sale_lines"]
+                    / max(tally.taste_counts["member_sale_lines"], 1),
+                    6,
+                ),
+            },
         },
         "rfid": rfid_truth(plan, tally),
         "files": files,
@@ -243,6 +262,26 @@ def pairs_truth(cat: Catalogue, tally: Tally) -> list[dict]:
                 "receipts_with_both": nab,
                 "confidence": round(nab / max(na, 1), 6),
                 "lift": round(nab * n / max(na * nb, 1), 4),
+            }
+        )
+    return out
+
+
+def launches_truth(plan: Plan, tally: Tally) -> list[dict]:
+    """Each launched product, the taste it matches, its launch date and realized sale lines."""
+    cat = plan.catalogue
+    names = {row["sku"]: row for row in cat.update_frame.iter_rows(named=True)}
+    out = []
+    for k, i in enumerate(cat.launched.tolist()):
+        sku = cat.all_skus[i]
+        out.append(
+            {
+                "sku": sku,
+                "name": names[sku]["name"],
+                "category": names[sku]["category"],
+                "brand": names[sku]["brand"],
+                "launch_date": iso(plan.start, cat.launch_day),
+                "sale_lines": int(tally.launch_lines[k]),
             }
         )
     return out

@@ -26,6 +26,7 @@ from .people import MemberPicker, Members, build_members
 from .rfid import simulate_rfid
 from .sales import RETURN_RATE, profile_weights, simulate_sales
 from .stores import Store, build_stores, stores_frame
+from .tastes import Tastes, build_tastes
 from .truth import Tally, assemble_truth
 from .writers import Landing
 
@@ -86,6 +87,7 @@ class Plan:
     outage_days: list[int]
     catalogue: Catalogue
     people: Members
+    tastes: Tastes
     months: np.ndarray  # YYYY-MM per day index
 
     @property
@@ -124,6 +126,7 @@ def make_plan(scale: str, n_stores: int, n_days: int, n_members: int, seed: int,
     spike_day = quiet_day(int(n_days * 0.62), n_days, blocked[roles.spike_store])
     footfall = FootfallPlan(spikes=[Spike(roles.spike_store, spike_day, 3.0)])
     outage_first = min(int(n_days * 0.45), max(n_days - 5, 0))
+    catalogue = build_catalogue(sc.products, n_days, rnd.rng_for(seed, rnd.CATALOGUE))
     return Plan(
         seed=seed,
         scale=scale,
@@ -136,8 +139,9 @@ def make_plan(scale: str, n_stores: int, n_days: int, n_members: int, seed: int,
         expected=footfall.expected(chain, calendar, start, n_days),
         outage_camera=chain[roles.outage_store].cameras[-1],
         outage_days=list(range(outage_first, min(outage_first + 5, n_days))),
-        catalogue=build_catalogue(sc.products, n_days, rnd.rng_for(seed, rnd.CATALOGUE)),
+        catalogue=catalogue,
         people=build_members(n_members, chain, start, n_days, rnd.rng_for(seed, rnd.MEMBERS)),
+        tastes=build_tastes(n_members, catalogue, rnd.rng_for(seed, rnd.TASTES)),
         months=month_of_day(start, n_days),
     )
 
@@ -152,6 +156,7 @@ def generate_world(
     seed: int = 7,
     start: dt.date | None = None,
     bad_inputs: bool = True,
+    video: bool = True,
 ) -> dict:
     """Write `out/landing/<source>/...` and `out/truth.json`; return the truth dict.
 
@@ -197,6 +202,13 @@ def generate_world(
         )
 
     truth = assemble_truth(plan, tally, landing.files, bad, bad_inputs)
+    if video:  # a few short rendered door and floor clips per store, with their exact truth
+        from footfall_platform.vision.demo import render_demo_clips
+
+        clips = render_demo_clips(
+            landing.root, [s.store_id for s in plan.chain], seed, start=plan.start
+        )
+        truth["video"] = json.loads(json.dumps(clips))  # as truth.json will read back
     out.mkdir(parents=True, exist_ok=True)
     (out / "truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n")
     return truth
@@ -260,7 +272,8 @@ def write_sales_and_rfid(
     roles, s, bad = plan.roles, store.index, []
     sales = simulate_sales(
         store, visitors, plan.calendar.promotion[s], plan.catalogue, plan.people, picker, weights,
-        plan.start, s == roles.utc_till_store, rnd.rng_for(plan.seed, rnd.SALES, s),
+        plan.tastes, plan.start, s == roles.utc_till_store, rnd.rng_for(plan.seed, rnd.SALES, s),
+        rnd.rng_for(plan.seed, rnd.TASTE_LINES, s),
     )  # fmt: skip
     ext = ".csv.gz" if s == roles.transactions_gz_store else ".csv"
     dup_month = plan.month_list[min(1, len(plan.month_list) - 1)]

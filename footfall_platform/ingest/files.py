@@ -11,8 +11,11 @@ import gzip
 import hashlib
 import io
 import time
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from footfall_platform.landing.contract import ACCEPTED_SUFFIXES, IGNORED_SUFFIXES
 
@@ -56,12 +59,55 @@ def discover(landing: Path, source: str, settle_seconds: float = 0.0) -> list[La
     return sorted(found, key=lambda f: (f.mtime_ns, f.relative))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+@dataclass(frozen=True)
+class Fingerprint:
+    """What one read of a file tells: its identity and, for CSV, how many lines it spans."""
+
+    sha256: str
+    lines: int | None  # physical lines of the (decompressed) text; None when unknown
+
+
+def _blocks(handle: BinaryIO) -> Iterator[bytes]:
+    while chunk := handle.read(1 << 22):
+        yield chunk
+
+
+def _count_lines(chunks: Iterator[bytes]) -> int:
+    lines, last = 0, b"\n"
+    for chunk in chunks:
+        lines += chunk.count(b"\n")
+        last = chunk[-1:]
+    return lines + (last != b"\n")  # a last line without its line break counts too
+
+
+def _hashed(path: Path, update: Callable[[bytes], None]) -> Iterator[bytes]:
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        for chunk in _blocks(handle):
+            update(chunk)
+            yield chunk
+
+
+def fingerprint(file: LandedFile) -> Fingerprint:
+    """The content hash and, for CSV, the line count, reading the bytes once.
+
+    The line count lets the stage prove cheaply that no quoted field spans lines, so that a
+    row's line number follows from its position alone.
+    """
+    digest = hashlib.sha256()
+    blocks = _hashed(file.path, digest.update)
+    lines: int | None = None
+    if file.suffix == ".csv":
+        lines = _count_lines(blocks)
+    else:
+        for _ in blocks:
+            pass
+    if file.suffix == ".csv.gz":
+        try:
+            with gzip.open(file.path, "rb") as handle:
+                lines = _count_lines(_blocks(handle))
+        except (OSError, EOFError, zlib.error):
+            lines = None  # staging says what is wrong with the file
+    return Fingerprint(digest.hexdigest(), lines)
 
 
 def _head(path: Path, compressed: bool) -> bytes:

@@ -4,6 +4,11 @@ A file is identified by its content hash: the same bytes under another name are 
 load nothing. Each file loads inside one transaction together with its ledger row and its
 quarantined rows, so a crash leaves no trace and the next run simply loads it again. Only a file
 that is unusable as a whole is rejected; a bad row never stops the good rows of its file.
+
+A file is read once, typed as it is read (stage.py). The rows that are certainly good load in one
+INSERT (bulk.py); the few others go through the text stage, which loads those that pass and says
+of the rest why they did not (validate.py). Every row read is counted loaded or quarantined, and
+a file whose counts do not add up is rolled back rather than committed.
 """
 
 from __future__ import annotations
@@ -14,19 +19,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
+from footfall_platform.ingest import bulk
 from footfall_platform.ingest import files as landing_files
-from footfall_platform.ingest.pseudonymise import load_key, member_keys
-from footfall_platform.ingest.stage import REJECTS, STAGE, Staged, drop_stage, stage_file
+from footfall_platform.ingest.lookups import TABLES as LOOKUP_TABLES
+from footfall_platform.ingest.lookups import store_zones
+from footfall_platform.ingest.pseudonymise import load_key
+from footfall_platform.ingest.stage import (
+    REJECTS,
+    Staged,
+    drop_stages,
+    reader,
+    stage_text,
+    stage_typed,
+    text_stage_from,
+)
 from footfall_platform.ingest.validate import (
     DUPLICATES,
-    MEMBER_KEYS,
     ROWS,
-    STORES,
     define_rows,
     prepare_duplicates,
-    prepare_offsets,
+    prepare_lookups,
     raw_record_sql,
     typed_select,
 )
@@ -80,7 +93,11 @@ class SourceLoader:
     """Loads the new files of one source from a landing folder into an open warehouse."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, landing: Path, *, pii_key_file: Path | None = None,
+        self,
+        con: duckdb.DuckDBPyConnection,
+        landing: Path,
+        *,
+        pii_key_file: Path | None = None,
         settle_seconds: float = 0.0,
     ) -> None:
         self.con = con
@@ -130,12 +147,12 @@ class SourceLoader:
     ) -> FileResult | None:
         """Load one file in one transaction; None if it changed while being read."""
         con = self.con
-        sha = landing_files.sha256_of(file.path)
-        result = FileResult(file.relative, spec.name, sha, file.size)
+        fingerprint = landing_files.fingerprint(file)
+        result = FileResult(file.relative, spec.name, fingerprint.sha256, file.size)
         now = datetime.now(UTC)
         first = con.execute(
             "SELECT path, status FROM ops.ingest_ledger WHERE sha256 = ? AND status <> "
-            "'duplicate' ORDER BY loaded_at LIMIT 1", [sha]
+            "'duplicate' ORDER BY loaded_at LIMIT 1", [fingerprint.sha256]
         ).fetchone()  # fmt: skip
         staged = None
         try:
@@ -146,7 +163,9 @@ class SourceLoader:
                 # Reading happens before the transaction: a file DuckDB cannot read is rejected
                 # without aborting anything.
                 try:
-                    staged = stage_file(con, file, spec)
+                    how = reader(con, file, spec)
+                    query = bulk.typed_query(spec, how.columns, how.numbered)
+                    staged = stage_typed(con, how, query, fingerprint)
                 except landing_files.Unreadable as error:
                     result.status, result.message = "rejected", str(error)
                 except duckdb.Error as error:
@@ -166,10 +185,10 @@ class SourceLoader:
                 con.execute("ROLLBACK")
                 raise
         finally:
-            drop_stage(con)
-            con.execute(f"DROP VIEW IF EXISTS {ROWS}")
-            for table in ("_ff_bad", DUPLICATES, "_ff_dup_hashes", "_ff_hours", "_ff_off_local",
-                          "_ff_off_utc", MEMBER_KEYS, STORES):  # fmt: skip
+            drop_stages(con)
+            for view in (ROWS, bulk.BULK):
+                con.execute(f"DROP VIEW IF EXISTS {view}")
+            for table in ("_ff_bad", DUPLICATES, "_ff_dup_hashes", *bulk.TABLES, *LOOKUP_TABLES):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
         return result
 
@@ -183,29 +202,71 @@ class SourceLoader:
     def _load_rows(
         self, spec: Source, staged: Staged, result: FileResult, key: bytes | None, now: datetime
     ) -> None:
+        """Good rows in bulk; the rest, if any, through the text stage that says why."""
         con = self.con
-        self._prepare_lookups(spec, staged.columns, key)
-        prepare_offsets(con, spec, staged.columns)
-        prepare_duplicates(con, spec, staged.columns)
-        define_rows(con, spec, staged.columns)
-        names = ", ".join(f'"{name}"' for name, _ in stored_columns(spec))
-        loaded = con.execute(
-            f"INSERT INTO raw.{spec.name} ({names}, source_sha256, source_line, loaded_at) "
-            f"SELECT {typed_select(spec)}, ?, line, ? FROM {ROWS} WHERE _ok",
-            [result.sha256, now],
-        ).fetchone()[0]
-        # Bad rows are rare: find them by what did not load, and only then pay for their reasons.
-        missing = "SELECT NULL::BIGINT AS line WHERE false"
-        if loaded < staged.rows:
-            missing = (
-                f"SELECT line FROM {STAGE} EXCEPT SELECT source_line FROM raw.{spec.name} "
-                "WHERE source_sha256 = ?"
-            )
+        fields = staged.columns
+        if spec.store_column:
+            store_zones(con)
+        loaded = 0
+        if staged.positional:
+            bulk.define_bulk(con, spec, fields, key)
+            loaded = self._insert(spec, f"{bulk.BULK} WHERE _sure", result, now)
+        bad, explained = 0, loaded < staged.rows
+        if explained:
+            self._stage_rest(spec, staged, key)
+            loaded += self._load_explained(spec, fields, result, now)
+            bad = con.execute("SELECT count(*) FROM _ff_bad").fetchone()[0]
+        if loaded + bad != staged.rows:  # never commit a file whose rows do not add up
+            raise RuntimeError(f"{staged.rows} rows read but {loaded} loaded and {bad} quarantined")
+        self._quarantine(spec, result, now, explained)
+        result.rows_in = staged.rows + staged.rejected
+        result.rows_quarantined = bad + staged.rejected
+        result.rows_loaded = loaded
+        if result.rows_quarantined:
+            result.status = "partial"
+            result.message = self._reason_summary(result)
+
+    def _stage_rest(self, spec: Source, staged: Staged, key: bytes | None) -> None:
+        """STAGE: the rows the bulk path left, as text. They kept it if only a check of their
+        own failed; otherwise the file is read again for them. Every row when the line numbers
+        need the text of every row (quoted line breaks), and then lookups for all of them."""
+        con, fields = self.con, staged.columns
+        if not staged.positional:
+            stage_text(con, staged)
+            prepare_lookups(con, spec, fields, key)
+        elif bulk.leave_rest(con, fields):
+            text_stage_from(con, f"SELECT * FROM {bulk.REST}")
+        else:
+            stage_text(con, staged, f"SELECT line, _pos FROM {bulk.REST}")
+            bulk.check_text_stage(con, spec, fields)
+
+    def _load_explained(
+        self, spec: Source, fields: dict[str, str], result: FileResult, now: datetime
+    ) -> int:
+        """Rows of the text stage: the good ones loaded, the others in _ff_bad with reasons."""
+        con = self.con
+        prepare_duplicates(con, spec, fields)
+        define_rows(con, spec, fields)
+        loaded = self._insert(spec, f"{ROWS} WHERE _ok", result, now)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _ff_bad AS SELECT line, _reason AS reason, "
-            f"{raw_record_sql(spec)} AS raw_record FROM {ROWS} WHERE line IN ({missing})",
-            [result.sha256] if loaded < staged.rows else [],
+            f"{raw_record_sql(spec)} AS raw_record FROM {ROWS} WHERE NOT _ok"
         )
+        return loaded
+
+    def _insert(self, spec: Source, rows: str, result: FileResult, now: datetime) -> int:
+        """Insert `rows` (SQL: a relation and its condition) into the raw table."""
+        names = ", ".join(f'"{name}"' for name, _ in stored_columns(spec))
+        return self.con.execute(
+            f"INSERT INTO raw.{spec.name} ({names}, source_sha256, source_line, loaded_at) "
+            f"SELECT {typed_select(spec)}, ?, line, ? FROM {rows}",
+            [result.sha256, now],
+        ).fetchone()[0]
+
+    def _quarantine(self, spec: Source, result: FileResult, now: datetime, explained: bool) -> None:
+        """Bad rows (if the text stage `explained` any) and unsplittable lines, in line order."""
+        con = self.con
+        bad = "SELECT line, reason, raw_record FROM _ff_bad UNION ALL " if explained else ""
         reject_record = (
             "'<redacted: ' || length(ltrim(csv_line, chr(10) || chr(13))) || ' characters>'"
             if spec.personal or spec.member_column
@@ -213,24 +274,16 @@ class SourceLoader:
         )
         reasons = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REJECT_REASONS.items())
         con.execute(
-            "INSERT INTO ops.quarantine SELECT ?, ?, ?, line, reason, raw_record, ? FROM ("
-            "SELECT line, reason, raw_record FROM _ff_bad UNION ALL "
+            f"INSERT INTO ops.quarantine SELECT ?, ?, ?, line, reason, raw_record, ? FROM ({bad}"
             f"SELECT line, CASE error_type {reasons} ELSE error_type END || CASE error_type "
             "WHEN 'MISSING COLUMNS' THEN regexp_replace(lower(error_message), "
             "'expected number of columns: (\\d+) found: (\\d+)', ': expected \\1, found \\2') "
             "WHEN 'TOO MANY COLUMNS' THEN regexp_replace(lower(error_message), "
             "'expected number of columns: (\\d+) found: (\\d+)', ': expected \\1, found more') "
-            f"ELSE '' END, {reject_record} FROM {REJECTS}) "
+            f"ELSE '' END AS reason, {reject_record} AS raw_record FROM {REJECTS}) "
             "ORDER BY line",
             [spec.name, result.path, result.sha256, now],
         )
-        bad = con.execute("SELECT count(*) FROM _ff_bad").fetchone()[0]
-        result.rows_in = staged.rows + staged.rejected
-        result.rows_quarantined = bad + staged.rejected
-        result.rows_loaded = staged.rows - bad
-        if result.rows_quarantined:
-            result.status = "partial"
-            result.message = self._reason_summary(result)
 
     def _reason_summary(self, result: FileResult) -> str:
         """The most common reasons, for the ledger: enough to know where to look."""
@@ -242,33 +295,9 @@ class SourceLoader:
             f"{reason} ({count})" for reason, count in rows
         )
 
-    def _prepare_lookups(self, spec: Source, fields: dict[str, str], key: bytes | None) -> None:
-        con = self.con
-        if spec.store_column:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {STORES} AS SELECT store_id, timezone AS tz FROM "
-                "raw.stores QUALIFY row_number() OVER (PARTITION BY store_id "
-                "ORDER BY loaded_at DESC, source_line DESC) = 1"
-            )
-        if spec.member_column:
-            assert key is not None
-            field = fields[spec.member_column]
-            ids = [
-                row[0]
-                for row in con.execute(
-                    f"SELECT DISTINCT trim({field}) FROM {STAGE} WHERE nullif(trim({field}), '') "
-                    "IS NOT NULL"
-                ).fetchall()
-            ]
-            frame = pl.DataFrame(
-                {"member_id": ids, "member_key": member_keys(key, ids)},
-                schema={"member_id": pl.String, "member_key": pl.String},
-            )
-            con.register("_ff_member_frame", frame)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {MEMBER_KEYS} AS FROM _ff_member_frame")
-            con.unregister("_ff_member_frame")
-
-    def _write_ledger(self, result: FileResult, file: landing_files.LandedFile, now: datetime) -> None:
+    def _write_ledger(
+        self, result: FileResult, file: landing_files.LandedFile, now: datetime
+    ) -> None:
         self.con.execute(
             "INSERT INTO ops.ingest_ledger VALUES (?, ?, ?, ?, make_timestamptz(?::BIGINT), "
             "?, ?, ?, ?, ?, ?)",

@@ -1,32 +1,42 @@
-"""Typing and checking staged rows in SQL, so a bad value becomes a reason instead of an error.
+"""Typing and checking rows in SQL, so that a bad value becomes a reason instead of an error.
 
-Every rule of the contract turns into a pair of SQL expressions: the typed value and, when the
-value breaks the rule, the reason. A row's reasons are joined; a row with none is loaded.
-Everything runs inside DuckDB, vectorised and in parallel, which is what keeps a five-million
-row file fast and within bounded memory.
+Every rule of the contract turns into a pair of SQL expressions: a condition true for a bad value,
+and its reason. The same pairs serve twice. While a file is read they are folded into one cheap
+boolean per row (the typed stage, see bulk.py); for the few rows that fail anything, ROWS spells
+the reasons out over the rows' text (the text stage). Everything runs inside DuckDB, vectorised and
+in parallel, which is what keeps a five-million-row file fast and within bounded memory.
 
-Local times become UTC through a small table of UTC offsets per (time zone, hour), computed once
-for the distinct hours of the file: asking the time-zone library row by row is two orders of
-magnitude slower than a join.
+Rules come in two levels: those a row answers alone (parsing, ranges, codes) and those that need
+a lookup (a known store, the UTC offset of a local time, a duplicate elsewhere in the file, and
+the cross-column rules, which may compare UTC instants).
 """
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
+from footfall_platform.ingest.lookups import (
+    HOUR_US,
+    MEMBER_KEYS,
+    OFFSETS,
+    STORES,
+    member_key_table,
+    utc_offsets,
+)
 from footfall_platform.ingest.stage import STAGE
 from footfall_platform.landing.contract import Column, Source
 from footfall_platform.warehouse.schema import stored_columns
 
 ROWS = "_ff_rows"
 DUPLICATES = "_ff_duplicates"
-STORES = "_ff_stores"
-MEMBER_KEYS = "_ff_member_keys"
 OFFSET_PATTERN = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
 KIND_WORDS = {"date": "a date", "timestamp": "an ISO 8601 timestamp", "int": "a whole number",
               "decimal": "a number", "double": "a number"}  # fmt: skip
 REDACTED = "'<redacted>'"
-HOUR_US = 3_600_000_000
+
+Check = tuple[str, str]  # (SQL condition true for a bad value, SQL expression of the reason)
 
 
 def _q(text: str) -> str:
@@ -38,9 +48,25 @@ def _shown(column: Column, value: str) -> str:
     return "" if column.personal else f" || ': ' || left({value}, 40)"
 
 
-def _parse(column: Column, v: str) -> str:
-    """The typed value: NULL where the present value does not parse."""
-    if column.kind in ("text", "timezone"):
+def value_sql(column: Column, field: str) -> str:
+    """The sent text as the rules see it: trimmed, NULL when empty, upper-cased if so declared.
+
+    Trimming allocates a new string for every value, yet most values have nothing to trim:
+    only a value that starts below '!', ends with a space or holds any multi-byte character
+    (the other spaces trim removes are Unicode ones) goes through it.
+    """
+    v = (
+        f"CASE WHEN {field} < '!' OR ends_with({field}, ' ') OR strlen({field}) <> "
+        f"length({field}) THEN nullif(trim({field}), '') ELSE {field} END"
+    )
+    if column.upper or column.kind == "epc":
+        v = f"upper({v})"
+    return v
+
+
+def parse_sql(column: Column, v: str) -> str:
+    """The typed value: NULL where the present value does not parse (timestamps: see below)."""
+    if column.kind in ("text", "timezone", "timestamp"):
         return v
     if column.kind == "code":
         cases = " ".join(f"WHEN {_q(k)} THEN {_q(c)}" for k, c in column.codes.items())
@@ -49,8 +75,6 @@ def _parse(column: Column, v: str) -> str:
         return f"CASE lower({v}) {cases} END"
     if column.kind == "epc":
         return f"CASE WHEN regexp_full_match({v}, '[0-9A-F]{{8,64}}') THEN {v} END"
-    if column.kind == "timestamp":
-        return v  # the outer level of ROWS resolves it to UTC
     sql_type = {"date": "DATE", "int": "BIGINT", "decimal": "DECIMAL(14, 2)",
                 "double": "DOUBLE"}[column.kind]  # fmt: skip
     typed = f"try_cast({v} AS {sql_type})"
@@ -61,18 +85,63 @@ def _parse(column: Column, v: str) -> str:
     return typed
 
 
-def _value_sql(column: Column, field: str) -> str:
-    v = f"nullif(trim({field}), '')"
-    if column.upper or column.kind == "epc":
-        v = f"upper({v})"
-    return v
+def offset_sql(v: str) -> str:
+    return f"regexp_matches({v}, '{OFFSET_PATTERN}')"
 
 
-Check = tuple[str, str]  # (SQL condition true for a bad value, SQL expression of the reason)
+def clock_sql(v: str, offset: str) -> str:
+    """The wall clock as sent, or for a timestamp with an offset, its instant as a UTC clock.
+
+    Only a timestamp with an offset is parsed as an instant: that parse goes through the time
+    zone library and costs ten times the plain one.
+    """
+    return (
+        f"CASE WHEN {offset} THEN make_timestamp(epoch_us(try_cast({v} AS TIMESTAMPTZ))) "
+        f"ELSE try_cast({v} AS TIMESTAMP) END"
+    )
 
 
-def _errors(column: Column, v: str, typed: str, source: Source) -> list[Check]:
-    """The checks of one column, each a condition and its reason."""
+def timestamp_parts(name: str, v: str) -> list[str]:
+    """A timestamp as read: whether it carries an offset, and its clock (see clock_sql)."""
+    return [
+        f'{offset_sql(v)} AS "{name}__offset"',
+        f'{clock_sql(v, offset_sql(v))} AS "{name}__clock"',
+    ]
+
+
+def hour_key(t: str, name: str) -> str:
+    """The hour of a timestamp (since the epoch) that its UTC offset is looked up by."""
+    return f'epoch_us({t}"{name}__clock") // {HOUR_US}'
+
+
+def utc_sql(t: str, name: str, off: str) -> str:
+    """The instant: as sent, or the wall clock less the store's offset at that hour."""
+    return (
+        f'make_timestamptz(epoch_us(CASE WHEN {t}"{name}__offset" THEN {t}"{name}__clock" '
+        f'ELSE {t}"{name}__clock" - {off} END))'
+    )
+
+
+def local_sql(t: str, name: str, off: str) -> str:
+    """The store's wall clock: as sent, or the instant plus the store's offset at that hour."""
+    return (
+        f'CASE WHEN {t}"{name}__offset" THEN {t}"{name}__clock" + {off} ELSE {t}"{name}__clock" END'
+    )
+
+
+def offset_join(t: str, name: str, alias: str, store: str) -> str:
+    return (
+        f"LEFT JOIN {OFFSETS} {alias} ON {alias}.store = {store} AND {alias}.instant = "
+        f'{t}"{name}__offset" AND {alias}.hk = {hour_key(t, name)}'
+    )
+
+
+ZONES = "(SELECT DISTINCT name FROM pg_timezone_names())"  # the IANA time zones DuckDB knows
+
+
+def column_checks(column: Column, v: str, typed: str, zones: bool = True) -> list[Check]:
+    """The checks of one value, each a condition and its reason; the time-zone check, which
+    looks the value up in the list of zones, only with `zones`."""
     name = column.name
     out: list[Check] = []
     if column.not_null and not (column.kind == "code" and "" in column.codes):
@@ -88,8 +157,8 @@ def _errors(column: Column, v: str, typed: str, source: Source) -> list[Check]:
     if column.kind == "epc":
         out.append((f"{v} IS NOT NULL AND {typed} IS NULL",
                     f"{_q(f'{name}: not 8 to 64 hexadecimal digits')}{shown}"))  # fmt: skip
-    if column.kind == "timezone":
-        out.append((f"{v} IS NOT NULL AND {v} NOT IN (SELECT name FROM pg_timezone_names())",
+    if column.kind == "timezone" and zones:
+        out.append((f"{v} IS NOT NULL AND {v} NOT IN {ZONES}",
                     f"{_q(f'{name}: not an IANA time zone')}{shown}"))  # fmt: skip
     measure = f"year({typed})" if column.kind == "date" else typed
     if column.minimum is not None:
@@ -100,105 +169,138 @@ def _errors(column: Column, v: str, typed: str, source: Source) -> list[Check]:
                     f"{_q(f'{name}: above {column.maximum:g}')}{shown}"))  # fmt: skip
     if column.not_future:
         out.append((f"{typed} > current_date", _q(f"{name}: in the future")))
-    if name == source.store_column:
-        out.append((f"{v} IS NOT NULL AND _tz IS NULL",
-                    f"'store_id: unknown store: ' || left({v}, 40)"))  # fmt: skip
     return out
 
 
-def _reasons(checks: list[Check]) -> str:
+def store_check(v: str, tz: str) -> Check:
+    return f"{v} IS NOT NULL AND {tz} IS NULL", f"'store_id: unknown store: ' || left({v}, 40)"
+
+
+def timestamp_check(t: str, name: str, text: str, tz: str, off: str) -> Check:
+    """A timestamp that a known store's clock cannot place: it did not parse."""
+    return (
+        f"{text} IS NOT NULL AND {tz} IS NOT NULL AND {utc_sql(t, name, off)} IS NULL",
+        f"'{name}: not an ISO 8601 timestamp: ' || left({text}, 40)",
+    )
+
+
+def reasons_sql(checks: list[Check]) -> str:
     """All reasons of a row joined, NULL-free: only computed for the rows that failed."""
     cases = ", ".join(f"CASE WHEN {cond} THEN {reason} END" for cond, reason in checks)
     return f"nullif(concat_ws('; ', {cases or 'NULL'}), '')"
 
 
-def _any_broken(checks: list[Check]) -> str:
+def any_broken(checks: list[Check]) -> str:
     """True when any check fails: cheap boolean work for the millions of good rows."""
-    return " OR ".join(f"coalesce({cond}, false)" for cond, _ in checks) or "false"
+    if not checks:
+        return "false"
+    return f"coalesce({' OR '.join(f'({cond})' for cond, _ in checks)}, false)"
 
 
-def _field(fields: dict[str, str], name: str) -> str:
+def row_rules(source: Source, timed: bool | None = None) -> list[Check]:
+    """The cross-column rules; with `timed`, only those that do (or do not) compare timestamps,
+    which need the UTC offsets first."""
+    names = timestamp_columns(source)
+    return [
+        (rule.broken, rule.reason)
+        for rule in source.row_rules
+        if timed is None or timed == any(re.search(rf"\b{name}\b", rule.broken) for name in names)
+    ]
+
+
+def field_sql(fields: dict[str, str], name: str, alias: str = "s.") -> str:
+    """The staged field of a contract column (a literal when the column was not sent)."""
     field = fields[name]
-    return f"s.{field}" if field.startswith('"') else field
+    return f"{alias}{field}" if field.startswith('"') else field
+
+
+def sent_fields(source: Source, fields: dict[str, str], alias: str = "s.") -> list[str]:
+    """The staged fields that came from the file, in contract order."""
+    return [field_sql(fields, c.name, alias) for c in source.columns if fields[c.name][0] == '"']
+
+
+def key_values(source: Source, fields: dict[str, str], alias: str = "s.") -> list[str]:
+    return [value_sql(source.column(k), field_sql(fields, k, alias)) for k in source.key]
 
 
 def _typed_sql(source: Source, fields: dict[str, str]) -> str:
-    """Inner level: typed values, parse errors, the store's zone and the member key per row."""
+    """Inner level of ROWS: typed values, parse errors, the store's zone and the member key."""
     selects = ["s.line"]
     errors: list[Check] = []
     for column in source.columns:
-        field = _field(fields, column.name)
-        v = _value_sql(column, field)
-        typed = _parse(column, v)
+        field = field_sql(fields, column.name)
+        v = value_sql(column, field)
+        typed = parse_sql(column, v)
         if column.kind == "timestamp":
-            selects += [
-                f"regexp_matches({v}, '{OFFSET_PATTERN}') AS \"{column.name}__offset\"",
-                f"try_cast({v} AS TIMESTAMP) AS \"{column.name}__naive\"",
-                f"try_cast({v} AS TIMESTAMPTZ) AS \"{column.name}__instant\"",
-                f"{v} AS \"{column.name}__text\"",
-            ]
+            selects += [*timestamp_parts(column.name, v), f'{v} AS "{column.name}__text"']
         else:
             selects.append(f'{typed} AS "{column.name}"')
-        errors += _errors(column, v, typed, source)
+        errors += column_checks(column, v, typed)
+        if column.name == source.store_column:
+            errors.append(store_check(v, "st.tz"))
         selects.append(f'{field} AS "{column.name}__raw"')
     joins = ""
     if source.store_column:
         selects.append("st.tz AS _tz")
-        store = _field(fields, source.store_column)
-        joins += f" LEFT JOIN {STORES} st ON st.store_id = upper(nullif(trim({store}), ''))"
+        store = value_sql(
+            source.column(source.store_column), field_sql(fields, source.store_column)
+        )
+        joins += f" LEFT JOIN {STORES} st ON st.store_id = {store}"
     if source.member_column:
         selects.append("k.member_key AS _member_key")
-        member = _field(fields, source.member_column)
+        member = field_sql(fields, source.member_column)
         joins += f" LEFT JOIN {MEMBER_KEYS} k ON k.member_id = trim({member})"
-    selects.append(f"{_reasons(errors)} AS _errors")
-    selects.append(f"{_any_broken(errors)} AS _broken")
+    selects.append(f"{reasons_sql(errors)} AS _errors")
+    selects.append(f"{any_broken(errors)} AS _broken")
     return f"SELECT {', '.join(selects)} FROM {STAGE} s{joins}"
 
 
-def prepare_offsets(con: duckdb.DuckDBPyConnection, source: Source, fields: dict[str, str]) -> None:
-    """UTC offsets per (zone, local hour) and per (zone, UTC hour) for the hours in this file.
+def timestamp_columns(source: Source) -> list[str]:
+    return [c.name for c in source.columns if c.kind == "timestamp"]
 
-    Hours are keyed by their number since the epoch, so the big join is on integers. For a
-    local hour, timezone(tz, wall clock) gives the instant, and its difference to the same wall
-    clock read as UTC is the offset; for a UTC hour, timezone(tz, instant) is the wall clock.
-    """
-    timestamps = [c for c in source.columns if c.kind == "timestamp"]
-    if not timestamps:
-        return
-    store = _field(fields, source.store_column or "store_id")
-    parts = []
-    for column in timestamps:
-        v = _value_sql(column, _field(fields, column.name))
-        parts.append(
-            f"SELECT DISTINCT upper(nullif(trim({store}), '')) AS store, "
-            f"regexp_matches({v}, '{OFFSET_PATTERN}') AS instant, "
-            f"CASE WHEN instant THEN epoch_us(try_cast({v} AS TIMESTAMPTZ)) "
-            f"ELSE epoch_us(try_cast({v} AS TIMESTAMP)) END // {HOUR_US} AS hk FROM {STAGE} s"
-        )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _ff_hours AS SELECT DISTINCT st.tz, h.instant, h.hk FROM "
-        f"({' UNION '.join(parts)}) h JOIN {STORES} st ON st.store_id = h.store "
-        "WHERE h.hk IS NOT NULL"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _ff_off_local AS SELECT tz, hk, "
-        f"make_timestamp(hk * {HOUR_US}) - timezone(tz, make_timestamp(hk * {HOUR_US}))::TIMESTAMP "
-        "AS off FROM _ff_hours WHERE NOT instant"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _ff_off_utc AS SELECT tz, hk, "
-        f"timezone(tz, make_timestamptz(hk * {HOUR_US})) - make_timestamp(hk * {HOUR_US}) "
-        "AS off FROM _ff_hours WHERE instant"
+
+def timed_selects(source: Source, t: str, offs: list[str]) -> list[str]:
+    """UTC instants of every timestamp, and the local date and hour of the first one."""
+    selects = []
+    for i, name in enumerate(timestamp_columns(source)):
+        selects.append(f'{utc_sql(t, name, offs[i])} AS "{name}"')
+        if i == 0:
+            local = local_sql(t, name, offs[i])
+            selects += [f"CAST({local} AS DATE) AS local_date", f"hour({local}) AS local_hour"]
+    return selects
+
+
+def hours_sql(source: Source, rows: str) -> str:
+    """(store, instant, hk) of every timestamp of `rows`, for lookups.utc_offsets."""
+    store = f'"{source.store_column}"'
+    return " UNION ALL ".join(
+        f'SELECT {store} AS store, "{name}__offset" AS instant, {hour_key("", name)} AS hk '
+        f"FROM ({rows})"
+        for name in timestamp_columns(source)
     )
 
 
-def prepare_duplicates(con: duckdb.DuckDBPyConnection, source: Source, fields: dict[str, str]) -> None:
+def prepare_lookups(
+    con: duckdb.DuckDBPyConnection, source: Source, fields: dict[str, str], key: bytes | None
+) -> None:
+    """Member keys and UTC offsets for the rows of the text stage."""
+    if source.member_column:
+        assert key is not None
+        member = field_sql(fields, source.member_column)
+        member_key_table(con, key, f"SELECT trim({member}) AS member_id FROM {STAGE} s")
+    if timestamp_columns(source):
+        utc_offsets(con, hours_sql(source, _typed_sql(source, fields)))
+
+
+def prepare_duplicates(
+    con: duckdb.DuckDBPyConnection, source: Source, fields: dict[str, str]
+) -> None:
     """DUPLICATES(line, reason): repeated lines, and repeated keys of the keyed sources.
 
     Identical rows are found through a 64-bit hash first; only rows whose hash repeats are
-    compared exactly, which keeps a five-million-row file from being sorted for a rare event.
+    compared exactly, which keeps a large file from being sorted for a rare event.
     """
-    sent = ", ".join(_field(fields, c.name) for c in source.columns if fields[c.name].startswith('"'))
+    sent = ", ".join(sent_fields(source, fields))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _ff_dup_hashes AS SELECT hash({sent}) AS h FROM {STAGE} s "
         "GROUP BY h HAVING count(*) > 1"
@@ -209,7 +311,7 @@ def prepare_duplicates(con: duckdb.DuckDBPyConnection, source: Source, fields: d
         f"WHERE hash({sent}) IN (SELECT h FROM _ff_dup_hashes)"
     ]
     if source.key:
-        keys = [_value_sql(source.column(k), _field(fields, k)) for k in source.key]
+        keys = key_values(source, fields)
         key = ", ".join(keys)
         label = "member" if source.personal else ", ".join(source.key)
         rows.append(
@@ -226,52 +328,28 @@ def prepare_duplicates(con: duckdb.DuckDBPyConnection, source: Source, fields: d
 
 
 def define_rows(con: duckdb.DuckDBPyConnection, source: Source, fields: dict[str, str]) -> None:
-    """ROWS: a view of every staged row, typed, with `_ok` and, for a bad row, `_reason`.
-
-    A view, not a table: the good rows stream from the staged file into the raw table without
-    a second full copy, and only the few bad rows pay for their reasons and JSON record.
-    """
-    timestamps = [c.name for c in source.columns if c.kind == "timestamp"]
+    """ROWS: a view of every row of the text stage, typed, with `_ok` and, if bad, `_reason`."""
+    timestamps = timestamp_columns(source)
     joins = [f"LEFT JOIN {DUPLICATES} d ON d.line = t.line"]
-    selects = ["t.line"]
+    offs = [f"o{i}.off" for i in range(len(timestamps))]
     checks: list[Check] = []
     for i, name in enumerate(timestamps):
-        joins.append(
-            f"LEFT JOIN _ff_off_local ol{i} ON ol{i}.tz = t._tz AND "
-            f"ol{i}.hk = epoch_us(t.\"{name}__naive\") // {HOUR_US}"
-        )
-        joins.append(
-            f"LEFT JOIN _ff_off_utc ou{i} ON ou{i}.tz = t._tz AND "
-            f"ou{i}.hk = epoch_us(t.\"{name}__instant\") // {HOUR_US}"
-        )
-        utc = (
-            f'CASE WHEN t."{name}__offset" THEN t."{name}__instant" '
-            f'ELSE (t."{name}__naive" - ol{i}.off)::TIMESTAMPTZ END'
-        )
-        selects.append(f'{utc} AS "{name}"')
-        if i == 0:
-            local = (
-                f'CASE WHEN t."{name}__offset" THEN t."{name}__instant"::TIMESTAMP + ou{i}.off '
-                f'ELSE t."{name}__naive" END'
-            )
-            selects += [f"CAST({local} AS DATE) AS local_date", f"hour({local}) AS local_hour"]
-        checks.append((
-            f't."{name}__text" IS NOT NULL AND t._tz IS NOT NULL AND {utc} IS NULL',
-            f"'{name}: not an ISO 8601 timestamp: ' || left(t.\"{name}__text\", 40)",
-        ))  # fmt: skip
+        joins.append(offset_join("t.", name, f"o{i}", f't."{source.store_column}"'))
+        checks.append(timestamp_check("t.", name, f't."{name}__text"', "t._tz", offs[i]))
+    selects = ["t.line", *timed_selects(source, "t.", offs)]
     selects += [f't."{c.name}"' for c in source.columns if c.kind != "timestamp"]
     selects += [f't."{c.name}__raw"' for c in source.columns]
     if source.member_column:
         selects.append("t._member_key")
     selects += [
-        f"nullif(concat_ws('; ', t._errors, {_reasons(checks)}), '') AS _errors",
-        f"t._broken OR {_any_broken(checks)} AS _broken",
+        f"nullif(concat_ws('; ', t._errors, {reasons_sql(checks)}), '') AS _errors",
+        f"t._broken OR {any_broken(checks)} AS _broken",
         "d.reason AS _duplicate",
     ]
     inner = f"SELECT {', '.join(selects)} FROM ({_typed_sql(source, fields)}) t {' '.join(joins)}"
-    rules = [(rule.broken, rule.reason) for rule in source.row_rules]
-    reason = f"nullif(concat_ws('; ', _errors, {_reasons(rules)}, _duplicate), '')"
-    ok = f"NOT (_broken OR {_any_broken(rules)} OR _duplicate IS NOT NULL)"
+    rules = row_rules(source)
+    reason = f"nullif(concat_ws('; ', _errors, {reasons_sql(rules)}, _duplicate), '')"
+    ok = f"NOT (_broken OR {any_broken(rules)} OR _duplicate IS NOT NULL)"
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {ROWS} AS SELECT *, {ok} AS _ok, {reason} AS _reason "
         f"FROM ({inner})"
@@ -294,13 +372,13 @@ def raw_record_sql(source: Source) -> str:
 
 
 def typed_select(source: Source) -> str:
-    """Columns of ROWS in the order of the raw table (see warehouse.schema.stored_columns)."""
+    """Columns of ROWS (or of the bulk rows) in the order of the raw table."""
     out = []
     for name, sql_type in stored_columns(source):
         if name == "member_key":
             out.append("_member_key")
         elif name == "birth_year":
-            out.append('year(try_cast(nullif(trim("birth_date__raw"), \'\') AS DATE))')
+            out.append('year("birth_date")')
         elif name == "period_minutes":
             out.append("epoch(period_end - period_start) / 60")
         else:

@@ -1,7 +1,10 @@
-"""Association rule mining: frequent itemsets (Eclat on bitsets) and rules, arules-compatible.
+"""Mining: association rules, customer segments, comparisons and anomalies.
 
-The engine takes baskets (lists of items, a long ``receipt_id``/``sku`` frame, or a file) and
-returns polars frames; it knows nothing of Dagster. ``footfall rules`` is its command line.
+Association rules: frequent itemsets (Eclat on bitsets) and rules, arules-compatible; the engine
+takes baskets (lists of items, a long ``receipt_id``/``sku`` frame, or a file) and returns polars
+frames; ``footfall rules`` is its command line. Segments (KMeans on RFM features), comparisons
+(Mann-Whitney U, Benjamini-Hochberg) and anomalies (robust seasonal residuals, data-quality
+checks) take the marts as polars frames. None of it knows Dagster; docs/mining.md explains it.
 
 Names are resolved lazily (PEP 562) so that building the ``footfall`` parser, which imports
 ``rules_cli`` from this package, does not load polars, numpy and pyarrow.
@@ -20,16 +23,56 @@ _EXPORTS = {
     "to_baskets": "baskets",
     "FrequentItemsets": "itemsets",
     "ItemsetLevel": "itemsets",
+    "MAX_ITEMSETS": "itemsets",
+    "TooManyItemsets": "itemsets",
     "frequent_itemsets": "itemsets",
     "min_count_for_support": "itemsets",
     "RULE_SCHEMA": "rules",
     "RuleMiningResult": "rules",
     "association_rules": "rules",
     "mine_rules": "rules",
+    "SegmentationError": "segments",
+    "SegmentationResult": "segments",
+    "segment_chart": "segments",
+    "segment_customers": "segments",
+    "ComparisonInputError": "comparison",
+    "compare_groups": "comparison",
+    "segment_comparison": "comparison",
+    "store_comparison": "comparison",
+    "ANOMALY_SCHEMA": "anomalies",
+    "AnomalyConfig": "anomalies",
+    "AnomalyInputError": "anomalies",
+    "daily_anomalies": "anomalies",
+    "find_anomalies": "anomalies",
+    "hourly_anomalies": "anomalies",
+    "silent_readers": "anomalies",
+    "MissingTable": "tables",
+    "read_table": "tables",
+    "write_table": "tables",
 }
 
 __all__ = [
+    "ANOMALY_SCHEMA",
     "RULE_SCHEMA",
+    "AnomalyConfig",
+    "AnomalyInputError",
+    "ComparisonInputError",
+    "MAX_ITEMSETS",
+    "MissingTable",
+    "SegmentationError",
+    "SegmentationResult",
+    "TooManyItemsets",
+    "compare_groups",
+    "daily_anomalies",
+    "find_anomalies",
+    "hourly_anomalies",
+    "read_table",
+    "segment_chart",
+    "segment_comparison",
+    "segment_customers",
+    "silent_readers",
+    "store_comparison",
+    "write_table",
     "Baskets",
     "FrequentItemsets",
     "ItemsetLevel",
@@ -45,6 +88,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from footfall_platform.mining.anomalies import (
+        ANOMALY_SCHEMA,
+        AnomalyConfig,
+        AnomalyInputError,
+        daily_anomalies,
+        find_anomalies,
+        hourly_anomalies,
+        silent_readers,
+    )
     from footfall_platform.mining.baskets import (
         Baskets,
         from_lists,
@@ -52,9 +104,17 @@ if TYPE_CHECKING:
         read_baskets_csv,
         to_baskets,
     )
+    from footfall_platform.mining.comparison import (
+        ComparisonInputError,
+        compare_groups,
+        segment_comparison,
+        store_comparison,
+    )
     from footfall_platform.mining.itemsets import (
+        MAX_ITEMSETS,
         FrequentItemsets,
         ItemsetLevel,
+        TooManyItemsets,
         frequent_itemsets,
         min_count_for_support,
     )
@@ -64,6 +124,13 @@ if TYPE_CHECKING:
         association_rules,
         mine_rules,
     )
+    from footfall_platform.mining.segments import (
+        SegmentationError,
+        SegmentationResult,
+        segment_chart,
+        segment_customers,
+    )
+    from footfall_platform.mining.tables import MissingTable, read_table, write_table
 
 
 def __getattr__(name: str) -> Any:

@@ -41,6 +41,13 @@ _BATCH_TRIPLES = 1 << 21
 _SMALL_WIDTH = 8
 # Above this many frequent items the frequent-pair table is a sorted array, not a dense matrix.
 _DENSE_PAIRS_MAX_ITEMS = 4096
+# More frequent itemsets than this and mining stops with a clear error instead of filling memory
+# (each itemset of size k keeps 4k + 8 bytes, and rules multiply them): 20 million is ~1 GB.
+MAX_ITEMSETS = 20_000_000
+
+
+class TooManyItemsets(RuntimeError):
+    """The support threshold is so low that the frequent itemsets would not fit in memory."""
 
 
 def as_fraction(threshold: float) -> Fraction:
@@ -164,34 +171,56 @@ def codes_to_lists(codes: np.ndarray, names: np.ndarray) -> pl.Series:
 
 
 def frequent_itemsets(
-    baskets: BasketInput, min_support: float, max_len: int | None = None
+    baskets: BasketInput,
+    min_support: float,
+    max_len: int | None = None,
+    max_itemsets: int = MAX_ITEMSETS,
 ) -> FrequentItemsets:
     """Mine all itemsets with support ``>= min_support`` and at most ``max_len`` items."""
     data = to_baskets(baskets)
-    return mine_counts(data, min_count_for_support(min_support, data.n_baskets), max_len)
+    min_count = min_count_for_support(min_support, data.n_baskets)
+    return mine_counts(data, min_count, max_len, max_itemsets)
 
 
-def mine_counts(data: Baskets, min_count: int, max_len: int | None = None) -> FrequentItemsets:
-    """Mine with an absolute count threshold (``min_count >= 1``)."""
+def mine_counts(
+    data: Baskets, min_count: int, max_len: int | None = None, max_itemsets: int = MAX_ITEMSETS
+) -> FrequentItemsets:
+    """Mine with an absolute count threshold (``min_count >= 1``).
+
+    Raises :class:`TooManyItemsets` as soon as more than ``max_itemsets`` itemsets are found,
+    before they can exhaust memory.
+    """
     if max_len is not None and max_len < 1:
         raise ValueError(f"max_len must be at least 1, got {max_len}")
+    if max_itemsets < 1:
+        raise ValueError(f"max_itemsets must be at least 1, got {max_itemsets}")
     limit = max_len if max_len is not None else np.iinfo(np.int32).max
     min_count = max(1, int(min_count))
     m = data.n_items
     item_counts = np.bincount(data.indices, minlength=m).astype(np.int64)
     frequent = np.flatnonzero(item_counts >= min_count)
     levels: dict[int, ItemsetLevel] = {}
+    if len(frequent) > max_itemsets:
+        raise TooManyItemsets(_too_many(max_itemsets, min_count, data.n_baskets))
     if len(frequent):
         levels[1] = ItemsetLevel(frequent[:, None].astype(np.int32), item_counts[frequent], m)
     if limit >= 2 and len(frequent) >= 2:
         # f-order: ascending count, ties by name; fid is the position in this order.
         order = frequent[np.lexsort((frequent, item_counts[frequent]))]
-        found = _Eclat(data, order, min_count, limit).run()
+        found = _Eclat(data, order, min_count, limit, max_itemsets, len(frequent)).run()
         for k, (rows, counts) in found.items():
             names = np.sort(order[rows], axis=1).astype(np.int32)
             sort = np.lexsort(names.T[::-1])
             levels[k] = ItemsetLevel(names[sort], counts[sort], m)
     return FrequentItemsets(data.n_baskets, min_count, data.item_names, item_counts, levels)
+
+
+def _too_many(max_itemsets: int, min_count: int, n_baskets: int) -> str:
+    return (
+        f"more than {max_itemsets:,} frequent itemsets at a support of {min_count:,} of "
+        f"{n_baskets:,} baskets: raise min_support or set max_len (or max_itemsets, if the "
+        "memory is there)"
+    )
 
 
 class _PairTable:
@@ -257,9 +286,15 @@ def _popcount_rows(words: np.ndarray) -> np.ndarray:
 class _Eclat:
     """One mining run over baskets already restricted to frequent items."""
 
-    def __init__(self, data: Baskets, order: np.ndarray, min_count: int, limit: int) -> None:
+    def __init__(
+        self, data: Baskets, order: np.ndarray, min_count: int, limit: int, max_itemsets: int,
+        found_already: int,
+    ) -> None:  # fmt: skip
         self.min_count = min_count
         self.limit = limit
+        self.max_itemsets = max_itemsets
+        self.budget = max_itemsets - found_already  # itemsets that may still be found
+        self.n_baskets = data.n_baskets
         self.mf = mf = len(order)
         fid_of = np.full(data.n_items, -1, np.int32)
         fid_of[order] = np.arange(mf)
@@ -325,6 +360,12 @@ class _Eclat:
             hi = lo - 1
         return batches
 
+    def _spend(self, n: int) -> None:
+        """Count ``n`` more itemsets against the budget; stop the run when it is spent."""
+        self.budget -= n
+        if self.budget < 0:
+            raise TooManyItemsets(_too_many(self.max_itemsets, self.min_count, self.n_baskets))
+
     def _store(self, k: int, rows: np.ndarray, counts: np.ndarray) -> None:
         if len(counts):
             self.found.setdefault(k, []).append((rows, counts))
@@ -347,6 +388,7 @@ class _Eclat:
             return
         first, last = frequent // mf, frequent % mf
         counts = pair_count[frequent].astype(np.int64)
+        self._spend(len(frequent))
         self.pairs.add(first + lo, last)
         self._store(2, np.column_stack((first + lo, last)), counts)
         if self.limit <= 2:
@@ -389,6 +431,7 @@ class _Eclat:
                 counts = _popcount_rows(joined)
                 good = counts >= self.min_count
                 if good.any():
+                    self._spend(int(good.sum()))  # before the level grows any further
                     keep_left.append(li[good])
                     keep_right.append(ri[good])
                     keep_counts.append(counts[good])

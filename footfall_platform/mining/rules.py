@@ -42,6 +42,7 @@ import pyarrow as pa
 
 from footfall_platform.mining.baskets import BasketInput, to_baskets
 from footfall_platform.mining.itemsets import (
+    MAX_ITEMSETS,
     FrequentItemsets,
     as_fraction,
     min_count_for_support,
@@ -111,6 +112,7 @@ def mine_rules(
     max_len: int | None = None,
     max_consequent_len: int | None = 1,
     include_empty_antecedent: bool = False,
+    max_itemsets: int = MAX_ITEMSETS,
 ) -> RuleMiningResult:
     """Frequent itemsets and association rules in one call.
 
@@ -118,11 +120,13 @@ def mine_rules(
     columns, or :class:`~footfall_platform.mining.baskets.Baskets`. ``min_support`` is a fraction of
     baskets; ``max_len`` bounds the rule's total length; ``max_consequent_len`` bounds the
     right-hand side (1 = arules, ``None`` = any split, as mlxtend). Rules come sorted by lift,
-    then confidence and support, all descending.
+    then confidence and support, all descending. More than ``max_itemsets`` frequent itemsets
+    raise :class:`~footfall_platform.mining.itemsets.TooManyItemsets` instead of running out of
+    memory.
     """
     data = to_baskets(baskets)
     min_count = min_count_for_support(min_support, data.n_baskets)
-    found = mine_counts(data, min_count, max_len)
+    found = mine_counts(data, min_count, max_len, max_itemsets)
     rules = association_rules(found, min_confidence, max_consequent_len, include_empty_antecedent)
     return RuleMiningResult(rules, found, min_support, min_confidence, max_len, max_consequent_len)
 

@@ -19,6 +19,12 @@ ingest_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("ingest"),
     description="Load every new file of the landing zone into the raw layer.",
 )
+refresh_models_job = dg.define_asset_job(
+    "refresh_models",
+    selection=dg.AssetSelection.groups("mining", "forecasts", "recommendations", "serving"),
+    description="Retrain and re-score every model (forecasts, recommendations, rules, "
+    "segments, anomalies) on the current marts, then republish the BI file.",
+)
 full_refresh_job = dg.define_asset_job(
     "full_refresh",
     selection=dg.AssetSelection.all(),
@@ -62,6 +68,13 @@ def gate_downstream(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefiniti
     ]  # fmt: skip
 
 
+# Each landing folder and the assets that load it (video fills two tables in one step).
+SENSED: dict[str, list[dg.AssetKey]] = {
+    **{source: [dg.AssetKey(["raw", source])] for source in LOAD_ORDER},
+    "video": [dg.AssetKey(["raw", "video_counts"]), dg.AssetKey(["raw", "video_zone_visits"])],
+}
+
+
 def _fingerprint(size: int, mtime_ns: int) -> str:
     return f"{size}:{mtime_ns}"
 
@@ -78,7 +91,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: FootfallWareh
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     new: dict[str, str] = {}
     sources: list[str] = []
-    for source in LOAD_ORDER:
+    for source in SENSED:
         files = discover(warehouse.landing, source, warehouse.settle_seconds)
         fresh = {
             f.relative: _fingerprint(f.size, f.mtime_ns)
@@ -94,6 +107,6 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: FootfallWareh
     context.update_cursor(json.dumps({**seen, **new}, sort_keys=True))
     return dg.RunRequest(
         run_key=run_key,
-        asset_selection=[dg.AssetKey(["raw", s]) for s in sources],
+        asset_selection=[key for s in sources for key in SENSED[s]],
         tags={"footfall/new_files": str(len(new)), "footfall/sources": ",".join(sources)},
     )

@@ -26,6 +26,7 @@ class FootfallWarehouse(dg.ConfigurableResource):
     landing_path: str
     pii_key_file: str
     reports_path: str = ""  # validation reports, one folder per run
+    serving_path: str = ""  # the file BI tools read
     settle_seconds: float = 5.0
     memory_limit: str = "1GB"
 
@@ -38,6 +39,7 @@ class FootfallWarehouse(dg.ConfigurableResource):
             landing_path=str(settings.landing),
             pii_key_file=str(settings.pii_key_file),
             reports_path=str(settings.reports),
+            serving_path=str(settings.serving),
             settle_seconds=settings.settle_seconds if settle_seconds is None else settle_seconds,
             memory_limit=settings.memory_limit,
         )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from quality.suite import Suite
+from quality.suites.marts import MARTS_SUITES
+from quality.suites.ml import ML_SUITES
 from quality.suites.ops import OPS_SUITES
 from quality.suites.raw import RAW_SUITES
+from quality.suites.video import VIDEO_SUITES
 
-SUITES: list[Suite] = [*RAW_SUITES, *OPS_SUITES]
+SUITES: list[Suite] = [*RAW_SUITES, *VIDEO_SUITES, *OPS_SUITES, *MARTS_SUITES, *ML_SUITES]
 
 
 def suite_for(table: str) -> Suite:

@@ -1,0 +1,1 @@
+"""The serving file BI tools read: built from the warehouse, swapped in atomically."""
