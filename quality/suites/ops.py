@@ -6,6 +6,7 @@ trusted to have seen every row exactly once.
 
 from __future__ import annotations
 
+from footfall_platform.landing.contract import LOAD_ORDER
 from quality.rules import (
     between,
     columns_are,
@@ -17,6 +18,8 @@ from quality.rules import (
 from quality.suite import Suite
 
 LEDGER_STATUSES = ["duplicate", "loaded", "partial", "rejected"]
+SOURCES = sorted([*LOAD_ORDER, "video"])
+SOURCE_WHY = "Every file and row belongs to one of the documented landing sources."
 
 INGEST_LEDGER = Suite(
     "ops.ingest_ledger",
@@ -33,6 +36,7 @@ INGEST_LEDGER = Suite(
         *not_null("path", "source", "sha256", "status", "loaded_at",
                   why="Every file is identified by path, source and content hash."),
         one_of("status", LEDGER_STATUSES, why="The four outcomes of a file, documented."),
+        one_of("source", SOURCES, why=SOURCE_WHY),
         no_rows_where("rows add up", "rows_in <> rows_loaded + rows_quarantined",
                       columns=("rows_in", "rows_loaded", "rows_quarantined"),
                       why="Nothing is lost: every input row is loaded or quarantined."),
@@ -88,6 +92,7 @@ QUARANTINE = Suite(
         ),
         *not_null("source", "path", "sha256", "reason", "quarantined_at",
                   why="A quarantined row must say where it came from and why."),
+        one_of("source", SOURCES, why=SOURCE_WHY),
         no_rows_where("no personal data in quarantine", """
                 source = 'members' AND raw_record IS NOT NULL AND (
                     regexp_matches(raw_record, '[^"\\s@]+@[^"\\s@]+\\.[a-z]{2,}')
