@@ -38,6 +38,7 @@ DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 # dbt is installed next to this interpreter, which need not be on PATH (.venv/bin/dagster dev)
 DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
 PREVIEWED_SCHEMAS = ("marts", "features")  # what analysts open; staging views are not counted
+KEPT_RUNS = 30  # dbt run folders (run_results.json, dbt.log) kept under $FOOTFALL_HOME/dbt
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
@@ -112,12 +113,22 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                     os.environ[name] = value
 
 
+def prune_artifacts(folder: Path, keep: int = KEPT_RUNS) -> None:
+    """Delete all but the newest `keep` run folders (each holds a few MB of manifest and logs)."""
+    if not folder.is_dir():
+        return
+    runs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in runs[: max(len(runs) - keep, 0)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 class FootfallDbt(DbtCliResource):
     """The dbt CLI pointed at one warehouse, whatever the environment of the process says.
 
     profiles.yml reads FOOTFALL_WAREHOUSE; passing it per call (rather than relying on the
     process environment) lets a test or a second deployment aim dbt at its own DuckDB file.
-    Run artifacts (run_results.json, logs) go under `artifacts_dir`, outside the repository.
+    Run artifacts (run_results.json, logs) go under `artifacts_dir`, outside the repository;
+    the newest KEPT_RUNS are kept.
     """
 
     warehouse_path: str = Field(description="The DuckDB warehouse dbt builds in.")
@@ -128,6 +139,7 @@ class FootfallDbt(DbtCliResource):
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         if kwargs.get("target_path") is None and self.artifacts_dir:
+            prune_artifacts(Path(self.artifacts_dir))
             kwargs["target_path"] = Path(self.artifacts_dir) / uuid.uuid4().hex[:12]
         values = {"FOOTFALL_WAREHOUSE": self.warehouse_path,
                   "FOOTFALL_DUCKDB_MEMORY": self.memory_limit}  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ import dagster as dg
 import pytest
 
 from assets.raw import RAW_ASSETS
-from assets.transform import DBT_PROJECT, TRANSFORM_ASSETS, dbt_resource
+from assets.transform import DBT_PROJECT, TRANSFORM_ASSETS, dbt_resource, prune_artifacts
 from footfall_platform.demo import generate_world
 from footfall_platform.ingest.pseudonymise import member_keys
 from footfall_platform.orchestration.resources import WRITER_POOL, FootfallWarehouse
@@ -417,8 +418,15 @@ def test_docs_generate_describes_every_model_and_column_in_the_warehouse(
         for column in catalog[key]["columns"]
         if not n["columns"].get(column.lower(), {}).get("description")
     ]
+    described_but_absent = [
+        f"{n['name']}.{column}"
+        for key, n in models.items()
+        for column in n["columns"]
+        if column not in {c.lower() for c in catalog[key]["columns"]}
+    ]
     assert [n["name"] for n in models.values() if not n["description"]] == []
     assert undocumented == []
+    assert described_but_absent == []
 
 
 AGREED_COLUMNS = {  # the columns the mining and forecasting teams read (names and types)
@@ -448,3 +456,13 @@ def test_the_marts_have_the_columns_agreed_with_the_other_teams(built: Built) ->
             column, _, sql_type = column.partition(":")
             assert column in types, f"{table}.{column}"
             assert not sql_type or types[column] == sql_type, f"{table}.{column}: {types[column]}"
+
+
+def test_old_dbt_run_folders_are_pruned(tmp_path: Path) -> None:
+    for i in range(5):
+        run = tmp_path / f"run{i}"
+        run.mkdir()
+        (run / "dbt.log").write_text("log")
+        os.utime(run, (1_000 + i, 1_000 + i))
+    prune_artifacts(tmp_path, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run3", "run4"]

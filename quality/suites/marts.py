@@ -176,8 +176,10 @@ MARTS_SUITES = [
          no_rows_where("conversion only with footfall", "conversion IS NOT NULL AND "
                        "coalesce(entries, 0) = 0", columns=("conversion", "entries"),
                        why="Without footfall conversion is unknown, never zero or infinite."),
-         between("conversion", 0, 1, why="More receipts than visitors means a camera missed "
-                 "people or counts the wrong door: conversion is at most 1.")],
+         between("conversion", 0, None, why="Conversion is never negative."),
+         between("conversion", 0, 1, severity=WARN,
+                 why="More receipts than visitors means a camera missed people (an outage) or "
+                 "counts the wrong door: worth a look, not a reason to stop the models.")],
     ),
     _suite(
         "marts.fct_baskets",
