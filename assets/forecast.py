@@ -24,8 +24,8 @@ from footfall_platform.forecast.staffing import (
 )
 from footfall_platform.forecast.stores import forecast_stores
 from footfall_platform.mining.charts import markdown_image
-from footfall_platform.mining.tables import read_query, read_table, write_table
 from footfall_platform.orchestration.resources import WRITER_POOL, FootfallWarehouse
+from footfall_platform.warehouse.frames import read_query, read_table, write_table
 from footfall_platform.warehouse.inspect import markdown_table
 
 GROUP = "forecasts"

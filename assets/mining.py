@@ -14,13 +14,13 @@ from footfall_platform.mining.charts import markdown_image
 from footfall_platform.mining.comparison import segment_comparison, store_comparison
 from footfall_platform.mining.rules import mine_rules
 from footfall_platform.mining.segments import segment_chart, segment_customers
-from footfall_platform.mining.tables import (
+from footfall_platform.orchestration.resources import WRITER_POOL, FootfallWarehouse
+from footfall_platform.warehouse.frames import (
     RFID_READER_DAYS_SQL,
     read_query,
     read_table,
     write_table,
 )
-from footfall_platform.orchestration.resources import WRITER_POOL, FootfallWarehouse
 from footfall_platform.warehouse.inspect import markdown_table
 
 GROUP = "mining"

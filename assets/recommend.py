@@ -12,10 +12,10 @@ import dataclasses
 import dagster as dg
 import polars as pl
 
-from footfall_platform.mining.tables import read_table
 from footfall_platform.orchestration.resources import WRITER_POOL, FootfallWarehouse
 from footfall_platform.recommend.pipeline import RecommendConfig, Result, run_recommender
 from footfall_platform.recommend.tables import EVALUATION_TABLE, publish
+from footfall_platform.warehouse.frames import read_table
 from footfall_platform.warehouse.inspect import markdown_table
 
 GROUP = "recommendations"

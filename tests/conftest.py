@@ -20,17 +20,22 @@ STORES_CSV = (
 )
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("FOOTFALL_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FOOTFALL_PII_KEY", PII_KEY)
-    monkeypatch.setenv("FOOTFALL_SETTLE_SECONDS", "0")
+def private_home(root: Path, env: pytest.MonkeyPatch) -> Settings:
+    """Point every FOOTFALL_* place at `root/home`, with a test key and no settle time."""
+    env.setenv("FOOTFALL_HOME", str(root / "home"))
+    env.setenv("FOOTFALL_PII_KEY", PII_KEY)
+    env.setenv("FOOTFALL_SETTLE_SECONDS", "0")
     for name in ("FOOTFALL_LANDING", "FOOTFALL_WAREHOUSE", "FOOTFALL_PII_KEY_FILE",
                  "FOOTFALL_DAGSTER_HOME", "DAGSTER_HOME"):  # fmt: skip
-        monkeypatch.delenv(name, raising=False)
+        env.delenv(name, raising=False)
     settings = Settings.from_env()
     settings.landing.mkdir(parents=True)
     return settings
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    return private_home(tmp_path, monkeypatch)
 
 
 def land(settings: Settings, relative: str, content: str | bytes) -> Path:

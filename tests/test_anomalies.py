@@ -32,7 +32,7 @@ from footfall_platform.mining.anomalies import (
     score_store_days,
     silent_readers,
 )
-from footfall_platform.mining.tables import RFID_READER_DAYS_SQL
+from footfall_platform.warehouse.frames import RFID_READER_DAYS_SQL
 from tests.test_segments import build_world
 
 # --- STAND-IN FOR THE MARTS (tests only): footfall, sales and the store-day features ------------

@@ -27,8 +27,8 @@ from footfall_platform.mining.comparison import (
 )
 from footfall_platform.mining.rules import RULE_SCHEMA
 from footfall_platform.mining.segments import SEGMENT_SCHEMA, segment_customers
-from footfall_platform.mining.tables import MissingTable, read_table
 from footfall_platform.orchestration.resources import FootfallWarehouse
+from footfall_platform.warehouse.frames import MissingTable, read_table
 from tests.test_anomalies import STANDIN_FOOTFALL_SQL, planted_days
 from tests.test_segments import STANDIN_DIM_CUSTOMER, build_world
 

@@ -28,7 +28,7 @@ from footfall_platform.ingest.pseudonymise import member_keys
 from footfall_platform.orchestration.resources import WRITER_POOL, FootfallWarehouse
 from footfall_platform.settings import Settings
 from footfall_platform.warehouse.connection import connect
-from tests.conftest import PII_KEY
+from tests.conftest import PII_KEY, private_home
 
 MARTS = ["dim_store", "dim_product", "dim_customer", "fct_footfall_hourly", "fct_footfall_daily",
          "fct_sales_daily", "fct_conversion_daily", "fct_baskets", "fct_zone_dwell",
@@ -54,15 +54,7 @@ LATE_FILES = {
 def footfall_home(root: Path) -> Iterator[Settings]:
     """Settings for a private FOOTFALL_HOME (a module-scoped `home`)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FOOTFALL_HOME", str(root / "home"))
-        mp.setenv("FOOTFALL_PII_KEY", PII_KEY)
-        mp.setenv("FOOTFALL_SETTLE_SECONDS", "0")
-        for name in ("FOOTFALL_LANDING", "FOOTFALL_WAREHOUSE", "FOOTFALL_PII_KEY_FILE",
-                     "FOOTFALL_DAGSTER_HOME", "DAGSTER_HOME"):  # fmt: skip
-            mp.delenv(name, raising=False)
-        settings = Settings.from_env()
-        settings.landing.mkdir(parents=True)
-        yield settings
+        yield private_home(root, mp)
 
 
 def deliver(world: Path, settings: Settings, keep: Callable[[str], bool]) -> list[str]:

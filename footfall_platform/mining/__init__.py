@@ -46,9 +46,6 @@ _EXPORTS = {
     "find_anomalies": "anomalies",
     "hourly_anomalies": "anomalies",
     "silent_readers": "anomalies",
-    "MissingTable": "tables",
-    "read_table": "tables",
-    "write_table": "tables",
 }
 
 __all__ = [
@@ -58,7 +55,6 @@ __all__ = [
     "AnomalyInputError",
     "ComparisonInputError",
     "MAX_ITEMSETS",
-    "MissingTable",
     "SegmentationError",
     "SegmentationResult",
     "TooManyItemsets",
@@ -66,13 +62,11 @@ __all__ = [
     "daily_anomalies",
     "find_anomalies",
     "hourly_anomalies",
-    "read_table",
     "segment_chart",
     "segment_comparison",
     "segment_customers",
     "silent_readers",
     "store_comparison",
-    "write_table",
     "Baskets",
     "FrequentItemsets",
     "ItemsetLevel",
@@ -130,7 +124,6 @@ if TYPE_CHECKING:
         segment_chart,
         segment_customers,
     )
-    from footfall_platform.mining.tables import MissingTable, read_table, write_table
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ import polars as pl
 
 from footfall_platform.forecast.evaluation import TABLE as EVALUATION_TABLE
 from footfall_platform.forecast.evaluation import replace_family
-from footfall_platform.mining.tables import write_table
+from footfall_platform.warehouse.frames import write_table
 
 __all__ = ["EVALUATION_TABLE", "publish"]
 

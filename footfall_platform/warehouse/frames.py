@@ -1,7 +1,7 @@
 """Reading marts into frames and writing result frames as warehouse tables.
 
-The mining engine works on polars frames; these few functions are its only contact with DuckDB,
-so every mining asset reads and replaces tables the same way: a missing input table is a clear
+The model engines (mining, forecast, recommend) work on polars frames; these few functions are
+their contact with DuckDB, so every model asset reads and replaces tables the same way: a missing input table is a clear
 error naming what to build first, and a result replaces its table in one statement, so a reader
 never sees half of an old table and half of a new one.
 """
