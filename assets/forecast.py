@@ -13,6 +13,7 @@ import polars as pl
 from pydantic import Field
 
 from assets.mining import frame_metadata, key, table_name
+from footfall_platform.charts import markdown_image
 from footfall_platform.forecast.evaluation import evaluation_rows, replace_family
 from footfall_platform.forecast.pipeline import ForecastSettings
 from footfall_platform.forecast.plots import store_chart
@@ -23,7 +24,6 @@ from footfall_platform.forecast.staffing import (
     staffing_forecast,
 )
 from footfall_platform.forecast.stores import forecast_stores
-from footfall_platform.mining.charts import markdown_image
 from footfall_platform.orchestration.resources import WRITER_POOL, FootfallWarehouse
 from footfall_platform.warehouse.frames import read_query, read_table, write_table
 from footfall_platform.warehouse.inspect import markdown_table
@@ -60,16 +60,18 @@ class ForecastConfig(dg.Config):
             description="Daily footfall and net sales per store for the next `horizon` days: "
             "every model's forecast (seasonal naive, Prophet, LightGBM, ensemble) with 80 % and "
             "95 % intervals, the champion of each series flagged (docs/forecast.md).",
-            kinds={"prophet", "lightgbm", "duckdb"},
+            kinds={"prophet", "lightgbm", "duckdb", "polars"},
             group_name=GROUP,
+            owners=["team:data"],
         ),
         dg.AssetSpec(
             FORECAST_BACKTEST,
             deps=[STORE_DAY],
             description="Rolling-origin backtest of every model: WAPE, MAPE, MASE, interval "
             "coverage and points per target, model, series and fold (fold 0 = all folds).",
-            kinds={"prophet", "lightgbm", "duckdb"},
+            kinds={"prophet", "lightgbm", "duckdb", "polars"},
             group_name=GROUP,
+            owners=["team:data"],
         ),
     ],
     pool=WRITER_POOL,
@@ -139,7 +141,8 @@ CHAMPION_FOOTFALL_SQL = (
     key=STAFFING_FORECAST,
     deps=[FORECASTS, FCT_FOOTFALL_HOURLY],
     group_name=GROUP,
-    kinds={"duckdb"},
+    owners=["team:data"],
+    kinds={"duckdb", "polars"},
     pool=WRITER_POOL,
     description="Expected entries per store and local hour for the next 7 days (the champion "
     "daily footfall forecast spread by the store's recent hour-of-day shape for that weekday), "
@@ -178,7 +181,8 @@ class PropensityConfig(dg.Config):
     key=PURCHASE_PROPENSITY,
     deps=[DIM_CUSTOMER, FCT_BASKETS],
     group_name=GROUP,
-    kinds={"lightgbm", "duckdb"},
+    owners=["team:data"],
+    kinds={"lightgbm", "duckdb", "polars"},
     pool=WRITER_POOL,
     description="Each member's probability of at least one purchase in the next 30 days "
     "(LightGBM on behaviour as of a cutoff), validated on a later period: AUC, log loss and "

@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import polars as pl
 
+from footfall_platform.charts import markdown_image
 from footfall_platform.mining.anomalies import anomaly_chart, find_anomalies
-from footfall_platform.mining.charts import markdown_image
 from footfall_platform.mining.comparison import segment_comparison, store_comparison
 from footfall_platform.mining.rules import mine_rules
+from footfall_platform.mining.rules_chart import rules_chart
 from footfall_platform.mining.segments import segment_chart, segment_customers
 from footfall_platform.orchestration.resources import WRITER_POOL, FootfallWarehouse
 from footfall_platform.warehouse.frames import (
@@ -67,16 +68,19 @@ class SegmentsConfig(dg.Config):
             CUSTOMER_SEGMENTS,
             deps=[DIM_CUSTOMER],
             description="Each member's segment (member_key, segment, segment_id): KMeans on "
-            "log-scaled RFM, basket value and tenure, k chosen by silhouette (docs/mining.md).",
-            kinds={"duckdb", "sklearn"},
+            "scaled RFM, products per basket, price position and tenure, k by the Davies-Bouldin "
+            "index (docs/mining.md).",
+            kinds={"duckdb", "sklearn", "polars"},
             group_name=GROUP,
+            owners=["team:data"],
         ),
         dg.AssetSpec(
             SEGMENT_PROFILES,
             deps=[DIM_CUSTOMER],
             description="One row per segment: size, member and revenue shares, mean features.",
-            kinds={"duckdb"},
+            kinds={"duckdb", "polars"},
             group_name=GROUP,
+            owners=["team:data"],
         ),
     ],
     pool=WRITER_POOL,
@@ -98,6 +102,9 @@ def customer_segments(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(result.customer_segments.height),
             "k": dg.MetadataValue.int(result.k),
+            "davies_bouldin_by_k": dg.MetadataValue.json(
+                {str(k): round(v, 4) for k, v in result.davies_bouldin.items()}
+            ),
             "silhouette_by_k": dg.MetadataValue.json(
                 {str(k): round(v, 4) for k, v in result.silhouettes.items()}
             ),
@@ -124,7 +131,8 @@ def comparison_asset(
         key=key("ml", name),
         deps=inputs,
         group_name=GROUP,
-        kinds={"duckdb", "scipy"},
+        owners=["team:data"],
+        kinds={"duckdb", "scipy", "polars"},
         pool=WRITER_POOL,
         description=description,
     )
@@ -175,7 +183,8 @@ def _comparison_metadata(table: pl.DataFrame, group: str) -> dict[str, dg.Metada
     key=key("ml", "anomalies"),
     deps=[STORE_DAY, FCT_FOOTFALL_DAILY, FCT_FOOTFALL_HOURLY, RAW_RFID_READS],
     group_name=GROUP,
-    kinds={"duckdb"},
+    owners=["team:data"],
+    kinds={"duckdb", "polars"},
     pool=WRITER_POOL,
     description="Store-day and store-hour anomalies of footfall and sales against a robust "
     "weekly x trend x calendar expectation (spike, drop, outage, expected vs actual), and "
@@ -214,7 +223,8 @@ class RulesConfig(dg.Config):
     key=key("ml", "association_rules"),
     deps=[FCT_BASKETS],
     group_name=GROUP,
-    kinds={"duckdb"},
+    owners=["team:data"],
+    kinds={"duckdb", "polars"},
     pool=WRITER_POOL,
     description="Association rules between SKUs bought together (Eclat on bitsets): "
     "antecedent, consequent, support, confidence, lift, leverage, conviction, basket count.",
@@ -233,6 +243,7 @@ def association_rules_asset(
             "baskets": dg.MetadataValue.int(result.n_baskets),
             "frequent_itemsets": dg.MetadataValue.int(len(result.itemsets)),
             "min_count": dg.MetadataValue.int(result.min_count),
+            "chart": dg.MetadataValue.md(markdown_image(rules_chart(result.rules), "rules")),
         }
     )
 

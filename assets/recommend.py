@@ -19,7 +19,7 @@ from footfall_platform.warehouse.frames import read_table
 from footfall_platform.warehouse.inspect import markdown_table
 
 GROUP = "recommendations"
-KINDS = {"implicit", "duckdb"}
+KINDS = {"implicit", "polars", "duckdb"}
 STG_TRANSACTIONS = dg.AssetKey(["staging", "stg_transactions"])
 DIM_PRODUCT = dg.AssetKey(["marts", "dim_product"])
 DIM_CUSTOMER = dg.AssetKey(["marts", "dim_customer"])
@@ -101,6 +101,7 @@ def params_json(result: Result) -> dg.MetadataValue:
             f"the recommend rows of {EVALUATION_TABLE} (docs/recommend.md).",
             kinds=KINDS,
             group_name=GROUP,
+            owners=["team:data"],
         ),
         dg.AssetSpec(
             SIMILAR_PRODUCTS,
@@ -109,6 +110,7 @@ def params_json(result: Result) -> dg.MetadataValue:
             "similar_sku, score = cosine of name, category, brand and description TF-IDF).",
             kinds=KINDS,
             group_name=GROUP,
+            owners=["team:data"],
         ),
     ],
     pool=WRITER_POOL,

@@ -14,12 +14,13 @@ import shutil
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DbtCliInvocation,
@@ -29,10 +30,13 @@ from dagster_dbt import (
 )
 from pydantic import Field
 
+from footfall_platform.charts import markdown_image
+from footfall_platform.footfall_heatmap import footfall_by_weekday_hour, heatmap_chart
 from footfall_platform.orchestration.resources import WRITER_POOL
 from footfall_platform.settings import Settings
 from footfall_platform.warehouse.connection import open_warehouse
 from footfall_platform.warehouse.inspect import markdown_table, preview, table_counts
+from footfall_platform.warehouse.schema import ensure_schema
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 # dbt is installed next to this interpreter, which need not be on PATH (.venv/bin/dagster dev)
@@ -141,8 +145,12 @@ class FootfallDbt(DbtCliResource):
         if kwargs.get("target_path") is None and self.artifacts_dir:
             prune_artifacts(Path(self.artifacts_dir))
             kwargs["target_path"] = Path(self.artifacts_dir) / uuid.uuid4().hex[:12]
+        # "buildable": a subset build (the automation refreshing stg_stores alone) runs a
+        # relationship test only when every model it reads is built or upstream, never one
+        # pointing from a model that was not built yet.
         values = {"FOOTFALL_WAREHOUSE": self.warehouse_path,
-                  "FOOTFALL_DUCKDB_MEMORY": self.memory_limit}  # fmt: skip
+                  "FOOTFALL_DUCKDB_MEMORY": self.memory_limit,
+                  "DBT_INDIRECT_SELECTION": "buildable"}  # fmt: skip
         with _environment(values):
             return super().cli(args, **kwargs)
 
@@ -156,6 +164,14 @@ def dbt_resource(settings: Settings) -> FootfallDbt:
         memory_limit=settings.memory_limit,
         artifacts_dir=str(settings.home / "dbt"),
     )
+
+
+# Tables whose picture says more than their preview: name -> (alt text, PNG from a connection).
+PICTURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection], bytes]]] = {
+    "marts.fct_footfall_hourly": (
+        "footfall by weekday and hour", lambda con: heatmap_chart(footfall_by_weekday_hour(con))
+    ),
+}
 
 
 class DbtBuildConfig(dg.Config):
@@ -186,6 +202,11 @@ def _with_table_metadata(
                 extra[event.output_name]["preview"] = dg.MetadataValue.md(
                     markdown_table(headers, rows)
                 )
+            if name in PICTURES:
+                alt, draw = PICTURES[name]
+                extra[event.output_name]["chart"] = dg.MetadataValue.md(
+                    markdown_image(draw(con), alt)
+                )
     for event in events:
         if isinstance(event, dg.Output) and event.output_name in extra:
             yield event.with_metadata({**event.metadata, **extra[event.output_name]})
@@ -203,6 +224,8 @@ def _with_table_metadata(
 def dbt_models(context: dg.AssetExecutionContext, dbt: FootfallDbt, config: DbtBuildConfig):
     """`dbt build` of the selected models: run, then test, model by model."""
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    with open_warehouse(dbt.warehouse_path) as con:  # every source exists, even one never fed
+        ensure_schema(con)
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = list(invocation.stream())
     yield from _with_table_metadata(context, events, dbt.warehouse_path)

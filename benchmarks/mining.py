@@ -3,9 +3,12 @@
 * Rules: benchmarks/rules.py (footfall's Eclat vs mlxtend fpgrowth on Groceries and on synthetic
   baskets, identical output checked), called from here.
 * Segments: 100,000 synthetic members with five planted habits (the demo world's segments).
-  Ours: log-scaled, standardised features, k chosen over 2..8 by silhouette. Baseline: sklearn
-  KMeans on the raw (unscaled) features with k = 5 given. Printed: time, peak memory, and the
-  adjusted Rand index of each against the planted segments.
+  Ours: scaled, standardised features, k chosen over 2..8 by the Davies-Bouldin index. Baselines:
+  sklearn KMeans on the raw (unscaled) features with k = 5 given, and ours on the features of
+  the first version (basket value instead of products per basket and price position). Printed:
+  time, peak memory, and the adjusted Rand index of each against the planted segments.
+  ``--segment-worlds demo:11,demo:7`` also segments generated demo worlds as the platform does
+  (raw load, ``dbt run`` of marts.dim_customer) and prints the ARI and the confusion matrix.
 * Anomalies: 1,000 stores x 2 years of store-days with planted spikes and outages. Ours: the
   vectorised decomposition in footfall_platform.mining.anomalies. Baseline: the same algorithm
   written the ordinary way, a pandas groupby per store with rolling medians. The two must flag
@@ -46,13 +49,17 @@ from footfall_platform.mining.segments import (  # noqa: E402
 )
 
 START = dt.date(2024, 1, 1)
-SEGMENTS = {  # share, receipts per day while active, mean basket value (the demo world's habits)
-    "vip": (0.08, 0.08, 380.0),
-    "regular": (0.32, 0.02, 150.0),
-    "bargain": (0.25, 0.012, 38.0),
-    "lapsed": (0.20, 0.02, 130.0),
-    "new": (0.15, 0.025, 125.0),
+# share, receipts per day while active, products per receipt, price position within categories
+# (the demo world's habits, as measured in its dim_customer)
+SEGMENTS = {
+    "vip": (0.08, 0.08, 4.2, 1.3),
+    "regular": (0.32, 0.02, 3.0, 0.9),
+    "bargain": (0.25, 0.012, 1.8, 0.55),
+    "lapsed": (0.20, 0.02, 2.6, 0.9),
+    "new": (0.15, 0.025, 2.4, 0.9),
 }
+# The features of the first version: RFM, basket value and tenure.
+BASKET_VALUE_FEATURES = ("recency_days", "frequency", "monetary", "avg_basket_value", "tenure_days")
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -65,7 +72,8 @@ def synthetic_members(n: int, days: int = 548, seed: int = 3) -> pl.DataFrame:
     share = np.array([SEGMENTS[s][0] for s in names])
     seg = rng.choice(len(names), n, p=share / share.sum())
     rate = np.array([SEGMENTS[s][1] for s in names])[seg]
-    basket = np.array([SEGMENTS[s][2] for s in names])[seg]
+    items = np.array([SEGMENTS[s][2] for s in names])[seg]
+    position = np.array([SEGMENTS[s][3] for s in names])[seg]
     tenure = rng.integers(30, 3650, n) + days
     first_day = np.zeros(n)
     last_day = np.full(n, float(days))
@@ -78,8 +86,15 @@ def synthetic_members(n: int, days: int = 548, seed: int = 3) -> pl.DataFrame:
     frequency = rng.poisson(rate * active)
     gap = np.minimum(rng.exponential(1.0 / rate), active)
     recency = np.where(frequency > 0, days - last_day + gap, np.nan)
-    spread = 0.5 / np.sqrt(np.maximum(frequency, 1))
-    avg_basket = np.where(frequency > 0, basket * rng.lognormal(0.0, spread), np.nan)
+    bought = np.where(frequency > 0, 1.0, np.nan)
+    receipts = np.maximum(frequency, 1)
+    lines = receipts + rng.poisson((items - 1) * receipts)
+    avg_items = lines / receipts * bought
+    price_index = position * rng.lognormal(0.0, 0.5 / np.sqrt(lines)) * bought
+    # The category a member favours sets the price level of most of their lines: basket value
+    # carries that taste as well as the habits (a segment says nothing about taste).
+    taste_price = rng.lognormal(np.log(40.0), 0.8, n)
+    avg_basket = avg_items * price_index * taste_price
     monetary = np.nan_to_num(avg_basket) * frequency * rng.uniform(0.93, 1.0, n)
     return pl.DataFrame(
         {
@@ -88,6 +103,8 @@ def synthetic_members(n: int, days: int = 548, seed: int = 3) -> pl.DataFrame:
             "frequency": frequency,
             "monetary": monetary,
             "avg_basket_value": avg_basket,
+            "avg_basket_items": avg_items,
+            "price_index": price_index,
             "tenure_days": tenure,
             "planted": np.array(names)[seg],
         }
@@ -146,8 +163,10 @@ def synthetic_store_days(stores: int, days: int, seed: int = 5) -> tuple[pl.Data
 # --- the contenders ------------------------------------------------------------------------------
 
 
-def segments_ours(members: pl.DataFrame, k_range: range) -> tuple[np.ndarray, dict]:
-    result = segment_customers(members, k_range=k_range)
+def segments_ours(
+    members: pl.DataFrame, k_range: range, features: tuple[str, ...] = FEATURES
+) -> tuple[np.ndarray, dict]:
+    result = segment_customers(members, k_range=k_range, features=features)
     labels = members.select("member_key").join(
         result.customer_segments, on="member_key", how="left"
     )["segment_id"]
@@ -245,9 +264,11 @@ def child(args: argparse.Namespace) -> None:
     base = peak_rss_mb()
     started = time.perf_counter()
     report: dict = {}
-    if args.child in ("segments_ours", "segments_ours_k5", "segments_unscaled"):
+    if args.child.startswith("segments_"):
         if args.child == "segments_unscaled":
             labels, info = segments_unscaled_kmeans(frame)
+        elif args.child == "segments_basket_value":
+            labels, info = segments_ours(frame, range(2, 9), BASKET_VALUE_FEATURES)
         else:
             k_range = range(5, 6) if args.child == "segments_ours_k5" else range(2, 9)
             labels, info = segments_ours(frame, k_range)
@@ -307,14 +328,19 @@ def bench_segments(n: int) -> None:
         f"\n== Segments: {n:,} synthetic members, 5 planted habits; features "
         f"{', '.join(FEATURES)} =="
     )
-    kinds = ["segments_ours", "segments_ours_k5", "segments_unscaled"]
+    kinds = ["segments_ours", "segments_ours_k5", "segments_unscaled", "segments_basket_value"]
     results = run_contenders(members, kinds)
     for report, labels in results.values():
         report["ari"] = adjusted_rand_score(planted, labels["label"].fill_null(-1).to_numpy())
-    ours, fixed, base = (results[k][0] for k in kinds)
+    ours, fixed, base, first = (results[k][0] for k in kinds)
     print(
-        f"  ours, k over 2..8 by silhouette (10,000-member sample): k={ours['k']}, "
-        f"ARI {ours['ari']:.3f}, {ours['seconds']:.2f} s, {memory(ours)}"
+        f"  ours, k over 2..8 by Davies-Bouldin (silhouette on a 10,000-member sample, "
+        f"reported): k={ours['k']}, ARI {ours['ari']:.3f}, {ours['seconds']:.2f} s, "
+        f"{memory(ours)}"
+    )
+    print(
+        f"  baseline, ours on the first features ({', '.join(BASKET_VALUE_FEATURES)}): "
+        f"k={first['k']}, ARI {first['ari']:.3f}, {first['seconds']:.2f} s"
     )
     print(
         f"  ours, k=5 given:                 ARI {fixed['ari']:.3f}, "
@@ -329,6 +355,40 @@ def bench_segments(n: int) -> None:
         f"ARI {fixed['ari'] - base['ari']:+.3f}; choosing k costs "
         f"{ours['seconds'] / fixed['seconds']:.1f}x one fit"
     )
+
+
+def bench_segment_worlds(worlds: list[tuple[str, int]]) -> None:
+    """Segment generated demo worlds as the platform does; ARI and confusion against the truth."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from tests.test_segments import build_world, planted_segments
+
+    for scale, seed in worlds:
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            world = build_world(Path(tmp), [], dbt_select="+dim_customer", scale=scale, seed=seed)
+            con, truth = next(world)
+            customers = con.execute("SELECT * FROM marts.dim_customer").pl()
+            world.close()
+            built = time.perf_counter() - started
+            started = time.perf_counter()
+            result = segment_customers(customers)
+            seconds = time.perf_counter() - started
+        joined = result.customer_segments.join(planted_segments(truth), on="member_key")
+        ari = adjusted_rand_score(joined["planted"], joined["segment_id"])
+        print(
+            f"\n== Segments of the {scale} world, seed {seed}: {customers.height:,} members "
+            f"(built in {built:.0f} s) ==\n  k={result.k}, ARI {ari:.3f}, {seconds:.1f} s; "
+            "Davies-Bouldin by k: "
+            + " ".join(f"{k}:{v:.3f}" for k, v in result.davies_bouldin.items())
+        )
+        confusion = (
+            joined.group_by("segment_id", "segment")
+            .agg(*[(pl.col("planted") == p).sum().alias(p) for p in SEGMENTS])
+            .sort("segment_id")
+        )
+        with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+            print(confusion)
 
 
 def bench_anomalies(stores: int, days: int) -> None:
@@ -364,6 +424,12 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--stores", type=int, default=1_000)
     parser.add_argument("--days", type=int, default=730)
+    parser.add_argument(
+        "--segment-worlds",
+        default="",
+        help="scale:seed,... demo worlds to segment as the platform does (about 3 min each)",
+    )
+    parser.add_argument("--segments-only", action="store_true", help="no rules, no anomalies")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -371,10 +437,13 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    if not args.skip_rules:
+    if not (args.skip_rules or args.segments_only):
         bench_rules(args.quick)
     bench_segments(10_000 if args.quick else args.members)
-    bench_anomalies(100 if args.quick else args.stores, args.days)
+    worlds = [w.split(":") for w in args.segment_worlds.split(",") if w]
+    bench_segment_worlds([(scale, int(seed)) for scale, seed in worlds])
+    if not args.segments_only:
+        bench_anomalies(100 if args.quick else args.stores, args.days)
 
 
 if __name__ == "__main__":

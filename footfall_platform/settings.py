@@ -16,6 +16,26 @@ def _path(env: str, default: Path) -> Path:
     return Path(value).expanduser() if value else default
 
 
+class SettingsError(ValueError):
+    """An environment variable holds a value Footfall cannot use; the message names it."""
+
+
+def _days(env: str) -> int | None:
+    """A retention period in whole days; unset or empty means keep forever."""
+    value = os.environ.get(env, "").strip()
+    if not value:
+        return None
+    try:
+        days = int(value)
+    except ValueError:
+        raise SettingsError(
+            f"{env}={value!r} is not a whole number of days (unset it to keep everything)"
+        ) from None
+    if days < 1:
+        raise SettingsError(f"{env}={value!r}: a retention period is at least 1 day")
+    return days
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -27,6 +47,17 @@ class Settings:
     pii_key_file: Path
     settle_seconds: float
     memory_limit: str
+    # Also export the serving tables as Parquet beside serving.duckdb (docs/bi.md).
+    serving_parquet: bool = False
+    # Personal data older than this is erased from the raw layer; None keeps everything.
+    retention_days: int | None = None
+    # Quarantined rows (which may hold a rejected line's text) older than this are deleted.
+    quarantine_retention_days: int | None = None
+
+    @property
+    def logs(self) -> Path:
+        """Where run summaries (runs.jsonl) are written."""
+        return self.home / "logs"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,4 +74,8 @@ class Settings:
             pii_key_file=_path("FOOTFALL_PII_KEY_FILE", home / "pii.key").absolute(),
             settle_seconds=float(os.environ.get("FOOTFALL_SETTLE_SECONDS", "5")),
             memory_limit=os.environ.get("FOOTFALL_DUCKDB_MEMORY", "1GB"),
+            serving_parquet=os.environ.get("FOOTFALL_SERVING_PARQUET", "").strip().lower()
+            in {"1", "true", "yes", "on"},
+            retention_days=_days("FOOTFALL_RETENTION_DAYS"),
+            quarantine_retention_days=_days("FOOTFALL_QUARANTINE_RETENTION_DAYS"),
         )

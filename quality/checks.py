@@ -66,3 +66,16 @@ def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
 
 
 QUALITY_CHECKS = [build_suite_check(suite) for suite in SUITES]
+
+
+def with_quality_kind(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """Show the Great Expectations kind on every asset a suite validates, so the UI's catalogue
+    says at a glance which tables have a contract (all of them, once every issue adds its suite)."""
+    checked = {k.asset_key for check in QUALITY_CHECKS for k in check.check_keys}
+    return [
+        a.map_asset_specs(
+            lambda spec: spec.merge_attributes(kinds={"great_expectations"})
+            if spec.key in checked else spec
+        )
+        for a in assets
+    ]  # fmt: skip

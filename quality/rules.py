@@ -126,6 +126,18 @@ def unique(*columns: str, why: str, severity: Severity = ERROR, dataset: str = T
     )  # fmt: skip
 
 
+def no_rows_from(
+    name: str, query: str, *, why: str, severity: Severity = ERROR,
+    columns: tuple[str, ...] = (), dataset: str = TABLE,
+) -> Rule:
+    """`query` (SQL reading the dataset as ``{batch}``, e.g. joined to a dimension) returns no
+    rows; the rows it does return are the examples."""
+    return _rule(
+        name, gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=query),
+        why, severity, dataset, columns,
+    )  # fmt: skip
+
+
 def between(
     column: str,
     minimum: float | None = None,

@@ -90,10 +90,11 @@ def coverage(table: str, column: str, reference: str) -> str:
     """
 
 
-def before_store_opened(table: str, local_date: str = "local_date") -> str:
-    """Rows dated before their store opened: a wrong clock or a wrong store id."""
+def before_store_opened(local_date: str = "local_date") -> str:
+    """Store-days dated before their store opened (a wrong clock or a wrong store id), as a query
+    over the validated batch: checked in the table's own batch, no extra dataset to build."""
     return f"""
         SELECT t.store_id, t.{local_date} AS local_date, s.opened_on, count(*) AS rows
-        FROM {table} t JOIN ({CURRENT_STORES}) s USING (store_id)
+        FROM {{batch}} t JOIN ({CURRENT_STORES}) s USING (store_id)
         WHERE t.{local_date} < s.opened_on GROUP BY ALL
     """

@@ -153,7 +153,7 @@ def test_segments_differ_where_they_were_planted_to(by_segment) -> None:
     assert lapsed["significant"] and lapsed["value"] > 3 * lapsed["whole"]
     # Cheap products are the bargain hunters' planted habit: groceries are the cheapest here.
     grocery = cell(by_segment, "segment", "bargain hunters", "category_share", "grocery")
-    assert grocery["significant"] and grocery["difference"] > 0.1
+    assert grocery["significant"] and grocery["difference"] > 0.05  # planted: 0.083
 
 
 def test_segment_figures_add_up_to_the_whole(by_segment, marts) -> None:
@@ -245,6 +245,8 @@ def test_mining_assets_materialize_on_the_marts(world) -> None:
     chart = events["ml/customer_segments"].materialization.metadata["chart"].value
     assert chart.startswith("![segments](data:image/png;base64,")
     assert "data:image/png" in events["ml/anomalies"].materialization.metadata["chart"].value
+    rules_chart = events["ml/association_rules"].materialization.metadata["chart"].value
+    assert rules_chart.startswith("![rules](data:image/png;base64,")
 
     def table(name: str) -> pl.DataFrame:
         return con.execute(f"SELECT * FROM ml.{name}").pl()

@@ -90,7 +90,7 @@ def test_unknown_skus_block_the_mart_until_the_catalogue_arrives(home: Settings)
     assert "marts/test_footfall" in _materialized(first)  # other branches still run
     report = Path(check.metadata["report"].value)
     assert report.is_file() and "share_matched" in report.read_text()
-    assert (report.parent / "gx_sku_coverage.html").is_file()  # GX's own Data Docs page
+    assert (report.parent / "gx_suite_figures.html").is_file()  # GX's own Data Docs page
     assert (report.parent.parent / "index.html").is_file()
 
     # Across runs: the automation condition keeps the mart waiting while the check is failed.

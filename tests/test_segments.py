@@ -1,8 +1,9 @@
 """Customer segments on the small demo world: planted segments recovered, stable labels, bad input.
 
-The marts are not built yet (dbt, another issue), so ``standin_dim_customer`` below builds
-``marts.dim_customer`` from the raw tables with the agreed columns. It is a STAND-IN FOR THE
-MARTS, for these tests only; test_comparison.py and test_anomalies.py reuse the world builder.
+The segments are found in ``marts.dim_customer`` as dbt builds it from the loaded world. Other
+test modules (test_comparison.py, test_recommend.py, test_anomalies.py) reuse the world builder
+with ``STANDIN_DIM_CUSTOMER``, the same table computed straight from the raw tables without a
+dbt run; a test here keeps the stand-in equal to the dbt model.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import polars as pl
 import pytest
 from matplotlib.image import imread
+from polars.testing import assert_frame_equal
 from sklearn.metrics import adjusted_rand_score
 
 from footfall_platform.demo import generate_world
@@ -26,6 +28,7 @@ from footfall_platform.landing.contract import LOAD_ORDER
 from footfall_platform.mining.segments import (
     FEATURES,
     NO_PURCHASES,
+    PROFILE_FEATURES,
     SEGMENT_SCHEMA,
     SegmentationError,
     segment_chart,
@@ -36,11 +39,9 @@ from tests.conftest import PII_KEY
 
 WORLD_SEED = 11
 
-# --- STAND-IN FOR THE MARTS (tests only): marts.dim_customer from the raw tables ----------------
+# --- STAND-IN FOR THE MART (tests only): marts.dim_customer from the raw tables -----------------
 
-STANDIN_DIM_CUSTOMER = """
-CREATE SCHEMA IF NOT EXISTS marts;
-CREATE OR REPLACE TABLE marts.dim_customer AS
+STANDIN_DIM_CUSTOMER_SELECT = """
 WITH members AS (
     SELECT * EXCLUDE (rn) FROM (
         SELECT member_key, birth_year, gender, city, joined_on, row_number() OVER (
@@ -55,6 +56,13 @@ lines AS (
            quantity * unit_price - discount AS net
     FROM raw.transactions t LEFT JOIN categories c USING (sku)
     WHERE member_key IS NOT NULL),
+category_prices AS (
+    SELECT category, median(unit_price::DOUBLE) AS median_price
+    FROM raw.transactions JOIN categories USING (sku)
+    WHERE quantity > 0 AND unit_price > 0 GROUP BY category),
+promotions AS (
+    SELECT DISTINCT date, nullif(upper(trim(store_id)), '') AS store_id
+    FROM raw.calendar WHERE lower(trim(kind)) = 'promotion'),
 receipts AS (
     SELECT member_key, receipt_id, any_value(store_id) AS store_id,
            min(local_date) AS local_date, min(local_hour) AS local_hour,
@@ -71,14 +79,21 @@ per_receipt AS (
             FILTER (WHERE is_sale) AS weekend_share,
         mode(store_id) FILTER (WHERE is_sale) AS preferred_store_id,
         mode(local_hour) FILTER (WHERE is_sale) AS preferred_hour,
-        mode(isodow(local_date)) FILTER (WHERE is_sale) AS preferred_weekday
+        mode(isodow(local_date)) FILTER (WHERE is_sale) AS preferred_weekday,
+        avg(CASE WHEN EXISTS (
+                SELECT 1 FROM promotions p WHERE p.date = receipts.local_date
+                AND (p.store_id IS NULL OR p.store_id = receipts.store_id)) THEN 1.0 ELSE 0.0 END)
+            FILTER (WHERE is_sale) AS promotion_share
     FROM receipts GROUP BY member_key),
 per_line AS (
     SELECT member_key, sum(net)::DOUBLE AS monetary,
         sum(quantity) FILTER (WHERE quantity > 0) AS units,
         -sum(quantity) FILTER (WHERE quantity < 0) AS returned_units,
-        count(DISTINCT category) FILTER (WHERE quantity > 0) AS distinct_categories
-    FROM lines GROUP BY member_key)
+        count(DISTINCT category) FILTER (WHERE quantity > 0) AS distinct_categories,
+        count(*) FILTER (WHERE quantity > 0) AS sale_lines,
+        exp(avg(ln(unit_price / median_price)) FILTER (WHERE quantity > 0 AND unit_price > 0))
+            AS price_index
+    FROM lines LEFT JOIN category_prices USING (category) GROUP BY member_key)
 SELECT m.member_key, m.birth_year,
     CASE WHEN m.birth_year IS NULL THEN 'unknown'
          WHEN year(a.as_of_date) - m.birth_year < 25 THEN '<25'
@@ -93,33 +108,63 @@ SELECT m.member_key, m.birth_year,
     r.avg_basket_value::DOUBLE AS avg_basket_value, coalesce(l.units, 0)::BIGINT AS units,
     (coalesce(l.returned_units, 0) / nullif(l.units, 0))::DOUBLE AS return_rate,
     coalesce(l.distinct_categories, 0) AS distinct_categories,
-    r.weekend_share::DOUBLE AS weekend_share, r.preferred_store_id, r.preferred_hour,
-    r.preferred_weekday, a.as_of_date
+    r.weekend_share::DOUBLE AS weekend_share,
+    (l.sale_lines / nullif(r.frequency, 0))::DOUBLE AS avg_basket_items,
+    l.price_index::DOUBLE AS price_index, r.promotion_share::DOUBLE AS promotion_share,
+    r.preferred_store_id, r.preferred_hour, r.preferred_weekday, a.as_of_date
 FROM members m CROSS JOIN as_of a
-LEFT JOIN per_receipt r USING (member_key) LEFT JOIN per_line l USING (member_key);
+LEFT JOIN per_receipt r USING (member_key) LEFT JOIN per_line l USING (member_key)
+"""
+STANDIN_DIM_CUSTOMER = f"""
+CREATE SCHEMA IF NOT EXISTS marts;
+CREATE OR REPLACE TABLE marts.dim_customer AS {STANDIN_DIM_CUSTOMER_SELECT};
 """
 
 # --- the world, built once per module that asks for it ----------------------------------------
 
 
 def build_world(
-    root: Path, standin_sql: list[str]
+    root: Path,
+    standin_sql: list[str],
+    *,
+    dbt_select: str | None = None,
+    scale: str = "small",
+    seed: int = WORLD_SEED,
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict]]:
-    """Generate the small demo world, load its raw layer, run the stand-in SQL; yield a
-    connection to the warehouse and the truth."""
-    truth = generate_world(root, scale="small", seed=WORLD_SEED)
+    """Generate a demo world, load its raw layer, build the dbt models of `dbt_select` (if
+    given) and run the stand-in SQL; yield a connection to the warehouse and the truth."""
+    truth = generate_world(root, scale=scale, seed=seed)
+    warehouse = root / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FOOTFALL_PII_KEY", PII_KEY)
-        con = connect(root / "warehouse.duckdb")
+        con = connect(warehouse)
         loader = SourceLoader(con, root / "landing", pii_key_file=root / "pii.key")
         for source in LOAD_ORDER:
             assert not loader.load_source(source).errors
+    if dbt_select:
+        con.close()  # dbt writes from its own process, and DuckDB allows one writer
+        run_dbt(warehouse, root / "dbt", dbt_select)
+        con = connect(warehouse)
     try:
         for sql in standin_sql:
             con.execute(sql)
         yield con, truth
     finally:
         con.close()
+
+
+def run_dbt(warehouse: Path, artifacts: Path, select: str) -> None:
+    """`dbt run --select <select>` on this warehouse, as the platform's dbt resource runs it."""
+    # Imported here: loading the dbt project (and dagster-dbt) is only for callers that ask.
+    from assets.transform import DBT_EXECUTABLE, DBT_PROJECT, FootfallDbt
+
+    dbt = FootfallDbt(
+        project_dir=DBT_PROJECT,
+        dbt_executable=DBT_EXECUTABLE,
+        warehouse_path=str(warehouse),
+        artifacts_dir=str(artifacts),
+    )
+    dbt.cli(["run", "--select", select]).wait()
 
 
 def planted_segments(truth: dict) -> pl.DataFrame:
@@ -136,7 +181,7 @@ def planted_segments(truth: dict) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory):
-    yield from build_world(tmp_path_factory.mktemp("segments"), [STANDIN_DIM_CUSTOMER])
+    yield from build_world(tmp_path_factory.mktemp("segments"), [], dbt_select="+dim_customer")
 
 
 @pytest.fixture(scope="module")
@@ -171,10 +216,40 @@ def test_planted_segments_are_recovered(world, customers, result) -> None:
     }
 
 
-def test_k_is_the_best_silhouette_and_every_k_was_tried(result) -> None:
-    assert sorted(result.silhouettes) == list(range(2, 9))
-    assert result.silhouettes[result.k] == max(result.silhouettes.values())
+def test_bargain_hunters_are_found_whatever_their_taste(world, result) -> None:
+    """Basket value mixes a habit (cheap picks) with taste (the category): a bargain hunter of
+    shoes spends more per basket than a regular of groceries. The price position within the
+    category does not; planted bargain hunters with a dear taste must not be lost."""
+    _, truth = world
+    key = PII_KEY.encode()
+    dear = {"electronics", "shoes", "womenswear", "menswear"}  # median price 48 to 165
+    tastes = truth["tastes"]["member_taste"]
+    dear_bargain = {
+        hmac.new(key, m.encode(), hashlib.sha256).hexdigest()
+        for m, segment in truth["members"]["member_segment"].items()
+        if segment == "bargain" and tastes[m]["category"] in dear
+    }
+    found = result.customer_segments.filter(pl.col("member_key").is_in(dear_bargain))
+    assert found.height >= 20
+    assert (found["segment"] == "bargain hunters").mean() >= 0.9
+
+
+def test_k_is_the_lowest_davies_bouldin_and_every_k_was_tried(result) -> None:
+    assert sorted(result.davies_bouldin) == sorted(result.silhouettes) == list(range(2, 9))
+    assert result.davies_bouldin[result.k] == min(result.davies_bouldin.values())
     assert result.features == FEATURES and result.constant_features == ()
+
+
+def test_the_standin_computes_the_dbt_model(world, customers) -> None:
+    """The stand-in other test modules segment must stay the table dbt builds."""
+    con, _ = world
+    standin = con.execute(STANDIN_DIM_CUSTOMER_SELECT).pl()
+    columns = ["member_key", *dict.fromkeys([*FEATURES, *PROFILE_FEATURES, "promotion_share"])]
+    assert_frame_equal(
+        standin.select(columns).sort("member_key"),
+        customers.select(columns).sort("member_key"),
+        check_dtypes=False,
+    )
 
 
 def test_segments_are_numbered_by_revenue_per_member(customers, result) -> None:
@@ -266,6 +341,14 @@ def test_a_constant_feature_is_left_out(customers) -> None:
     outcome = segment_customers(flat)
     assert outcome.constant_features == ("tenure_days",)
     assert "tenure_days" not in outcome.features
+    assert outcome.customer_segments.height == customers.height
+
+
+def test_a_feature_nobody_has_is_left_out(customers) -> None:
+    """No catalogue yet: no line has a category, so nobody has a price position."""
+    unpriced = customers.with_columns(price_index=pl.lit(None, pl.Float64))
+    outcome = segment_customers(unpriced)
+    assert outcome.constant_features == ("price_index",)
     assert outcome.customer_segments.height == customers.height
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from assets.raw import RAW_ASSETS
+from assets.transform import TRANSFORM_ASSETS, dbt_resource
 from assets.video import COUNTS, VIDEO_ASSETS, VISITS
 from footfall_platform.cli import main
 from footfall_platform.orchestration.resources import WRITER_POOL, FootfallWarehouse
@@ -82,6 +83,33 @@ def test_materializing_video_counts_the_demo_clips_exactly_once(home: Settings, 
     with open_warehouse(home.warehouse, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM ops.ingest_ledger").fetchone()[0] == ledger
         assert con.execute("SELECT count(*) FROM raw.video_counts").fetchone()[0] == len(by_clip)
+
+
+def test_counted_clips_reach_the_footfall_marts(home: Settings, demo) -> None:
+    _, truth = demo
+    _fill(home, demo)
+    result = dg.materialize([*STORES, *VIDEO_ASSETS, *TRANSFORM_ASSETS],
+                            resources={"warehouse": _warehouse(home), "dbt": dbt_resource(home)})  # fmt: skip
+    assert result.success
+    expected: dict[tuple[str, str], list[int]] = {}  # (store, local date) -> entries, exits
+    for clip in truth["clips"].values():  # every clip's camera is video-only: all of it counts
+        day = expected.setdefault((clip["store_id"], clip["start_local"][:10]), [0, 0])
+        day[0] += clip["entries"]
+        day[1] += clip["exits"]
+    with open_warehouse(home.warehouse, read_only=True) as con:
+        daily = con.execute("SELECT store_id, local_date::VARCHAR, entries, exits, video_entries, "
+                            "cameras_reporting, video_cameras FROM marts.fct_footfall_daily"
+                            ).fetchall()  # fmt: skip
+        dwell = con.execute("SELECT store_id, zone, visits, max_dwell_seconds "
+                            "FROM marts.fct_camera_zone_dwell ORDER BY store_id").fetchall()  # fmt: skip
+    assert {(s, d): [e, x] for s, d, e, x, *_ in daily} == expected
+    assert sum(e for _, _, e, *_ in daily) == truth["totals"]["entries"] > 0
+    assert all(video == entries and cameras == video_cameras == 2
+               for _, _, entries, _, video, cameras, video_cameras in daily)  # fmt: skip
+    stays = [(c["store_id"], v["zone"], v["dwell"]) for c in truth["clips"].values()
+             for v in c["visits"]]  # fmt: skip
+    assert [row[:3] for row in dwell] == [(store, zone, 1) for store, zone, _ in stays]
+    assert all(abs(row[3] - want[2]) < 1.0 for row, want in zip(dwell, stays, strict=True))
 
 
 def test_a_clip_that_cannot_be_counted_fails_the_run_naming_it_and_the_rest_loads(

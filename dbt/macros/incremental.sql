@@ -23,22 +23,37 @@
     {{ "'" ~ value ~ "'::timestamptz" if value else "'-infinity'::timestamptz" }}
 {%- endmacro %}
 
-{#- (store_id, local_date) of the rows of raw table `changes_from` loaded after the watermark,
-    widened to the `before` days before and `after` days after each. -#}
+{#- The raw tables a model is fed from: one relation, or a list of them (footfall comes from the
+    camera counts and the video counts). -#}
+{% macro _feeds(changes_from) -%}
+    {{ return(changes_from if changes_from is sequence and changes_from is not string
+              else [changes_from]) }}
+{%- endmacro %}
+
+{#- (store_id, local_date) and loaded_at of every row of the raw tables `changes_from`. -#}
+{% macro _feed_rows(changes_from) -%}
+    {%- for feed in _feeds(changes_from) %}
+    {{ "union all " if not loop.first }}select store_id, local_date, loaded_at from {{ feed }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- (store_id, local_date) of the rows of the raw tables `changes_from` loaded after the
+    watermark, widened to the `before` days before and `after` days after each. -#}
 {% macro changed_days(changes_from, before=0, after=0) -%}
     select distinct upper(trim(store_id)) as store_id, local_date + shift.days::integer as local_date
-    from {{ changes_from }}, range({{ -before }}, {{ after + 1 }}) as shift(days)
+    from ({{ _feed_rows(changes_from) }}) as fed, range({{ -before }}, {{ after + 1 }}) as shift(days)
     where loaded_at > {{ watermark() }}
 {%- endmacro %}
 
 {#- The rows of `relation` to (re)build: all of them in a full build; in an incremental run, those
-    in the changed days of `changes_from` (a raw table), widened by `before` / `after` days (a
+    in the changed days of `changes_from` (a raw table, or a list of the raw tables the model is
+    fed from: a new drop of any of them rebuilds its days), widened by `before` / `after` days (a
     camera period across midnight feeds the next day; an RFID visit can too). -#}
 {% macro rows_to_rebuild(relation, changes_from, before=0, after=0) -%}
     select * from {{ relation }}
     {%- if is_incremental() %}
-    {%- set first = _scalar("select min(local_date)::varchar from " ~ changes_from
-                            ~ " where loaded_at > " ~ watermark()) %}
+    {%- set first = _scalar("select min(local_date)::varchar from ("
+                            ~ _feed_rows(changes_from) ~ ") where loaded_at > " ~ watermark()) %}
     semi join ({{ changed_days(changes_from, before, after) }}) as changed
         using (store_id, local_date)
     where local_date >= {{ "'" ~ first ~ "'::date - " ~ before if first else "null" }}

@@ -10,7 +10,7 @@ import datetime as dt
 
 import polars as pl
 
-from footfall_platform.mining.charts import new_figure, png_bytes
+from footfall_platform.charts import new_figure, png_bytes
 
 
 def store_chart(

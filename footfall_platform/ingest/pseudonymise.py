@@ -14,6 +14,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from footfall_platform.warehouse.sql import sql_literal
+
 
 class MissingPiiKey(RuntimeError):
     """Raised when personal data is to be loaded and no pseudonymisation key is configured."""
@@ -75,7 +77,7 @@ def member_key_sql(member_id: str) -> str:
     # (a byte below '!' or a multi-byte character) pay for it.
     stripped = (
         f"CASE WHEN {m} < '!' OR {m}[-1:] < '!' OR strlen({m}) <> length({m}) "
-        f"THEN trim({m}, {_sql_text(WHITESPACE)}) ELSE {m} END"
+        f"THEN trim({m}, {sql_literal(WHITESPACE)}) ELSE {m} END"
     )
     return f"sha256(?::BLOB || unhex(sha256(?::BLOB || encode({stripped}))))"
 
@@ -87,6 +89,3 @@ def hmac_pads(key: bytes) -> list[bytes]:
     key = key.ljust(BLOCK, b"\0")
     return [bytes(b ^ 0x5C for b in key), bytes(b ^ 0x36 for b in key)]
 
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

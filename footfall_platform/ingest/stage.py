@@ -20,6 +20,7 @@ import duckdb
 
 from footfall_platform.ingest.files import Fingerprint, LandedFile, Unreadable, csv_header
 from footfall_platform.landing.contract import Source
+from footfall_platform.warehouse.sql import sql_literal
 
 STAGE = "_ff_stage"
 TYPED = "_ff_typed"
@@ -45,7 +46,7 @@ class Reader:
     numbered: bool
 
     def relation(self, rejects: str) -> str:
-        path = _quote(str(self.file.path))
+        path = sql_literal(str(self.file.path))
         if self.numbered:
             return (f"SELECT file_row_number + 1 AS line, {self.fields} "
                     f"FROM read_parquet({path}, file_row_number = true)")  # fmt: skip
@@ -71,9 +72,6 @@ class Staged:
         return self.reader.columns
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
 
 def _mapping(source: Source, names: list[str]) -> dict[str, str]:
     missing = [c.name for c in source.columns if c.required and c.name not in names]
@@ -84,7 +82,7 @@ def _mapping(source: Source, names: list[str]) -> dict[str, str]:
         if column.name in names:
             mapping[column.name] = f'"c{names.index(column.name)}"'
         else:
-            mapping[column.name] = _quote(column.default) if column.default else "NULL"
+            mapping[column.name] = sql_literal(column.default) if column.default else "NULL"
     return mapping
 
 
@@ -99,7 +97,7 @@ def reader(con: duckdb.DuckDBPyConnection, file: LandedFile, source: Source) -> 
     if file.suffix == ".parquet":
         try:
             described = con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({_quote(str(file.path))})"
+                f"DESCRIBE SELECT * FROM read_parquet({sql_literal(str(file.path))})"
             ).fetchall()
         except duckdb.Error as error:
             raise Unreadable(

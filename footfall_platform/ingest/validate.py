@@ -28,6 +28,7 @@ from footfall_platform.ingest.lookups import (
 from footfall_platform.ingest.stage import STAGE
 from footfall_platform.landing.contract import Column, Source
 from footfall_platform.warehouse.schema import stored_columns
+from footfall_platform.warehouse.sql import sql_literal
 
 ROWS = "_ff_rows"
 DUPLICATES = "_ff_duplicates"
@@ -38,9 +39,6 @@ REDACTED = "'<redacted>'"
 
 Check = tuple[str, str]  # (SQL condition true for a bad value, SQL expression of the reason)
 
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _shown(column: Column, value: str) -> str:
@@ -69,7 +67,7 @@ def parse_sql(column: Column, v: str) -> str:
     if column.kind in ("text", "timezone", "timestamp"):
         return v
     if column.kind == "code":
-        cases = " ".join(f"WHEN {_q(k)} THEN {_q(c)}" for k, c in column.codes.items())
+        cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(c)}" for k, c in column.codes.items())
         if "" in column.codes:
             return f"CASE lower(coalesce({v}, '')) {cases} END"
         return f"CASE lower({v}) {cases} END"
@@ -145,30 +143,30 @@ def column_checks(column: Column, v: str, typed: str, zones: bool = True) -> lis
     name = column.name
     out: list[Check] = []
     if column.not_null and not (column.kind == "code" and "" in column.codes):
-        out.append((f"{v} IS NULL", _q(name + ": missing")))
+        out.append((f"{v} IS NULL", sql_literal(name + ": missing")))
     shown = _shown(column, v)
     if column.kind in KIND_WORDS and column.kind != "timestamp":
         out.append((f"{v} IS NOT NULL AND {typed} IS NULL",
-                    f"{_q(f'{name}: not {KIND_WORDS[column.kind]}')}{shown}"))  # fmt: skip
+                    f"{sql_literal(f'{name}: not {KIND_WORDS[column.kind]}')}{shown}"))  # fmt: skip
     if column.kind == "code":
         accepted = ", ".join(sorted(set(column.codes.values())))
         out.append((f"{typed} IS NULL AND {v} IS NOT NULL",
-                    f"{_q(f'{name}: not one of {accepted}')}{shown}"))  # fmt: skip
+                    f"{sql_literal(f'{name}: not one of {accepted}')}{shown}"))  # fmt: skip
     if column.kind == "epc":
         out.append((f"{v} IS NOT NULL AND {typed} IS NULL",
-                    f"{_q(f'{name}: not 8 to 64 hexadecimal digits')}{shown}"))  # fmt: skip
+                    f"{sql_literal(f'{name}: not 8 to 64 hexadecimal digits')}{shown}"))  # fmt: skip
     if column.kind == "timezone" and zones:
         out.append((f"{v} IS NOT NULL AND {v} NOT IN {ZONES}",
-                    f"{_q(f'{name}: not an IANA time zone')}{shown}"))  # fmt: skip
+                    f"{sql_literal(f'{name}: not an IANA time zone')}{shown}"))  # fmt: skip
     measure = f"year({typed})" if column.kind == "date" else typed
     if column.minimum is not None:
         out.append((f"{measure} < {column.minimum}",
-                    f"{_q(f'{name}: below {column.minimum:g}')}{shown}"))  # fmt: skip
+                    f"{sql_literal(f'{name}: below {column.minimum:g}')}{shown}"))  # fmt: skip
     if column.maximum is not None:
         out.append((f"{measure} > {column.maximum}",
-                    f"{_q(f'{name}: above {column.maximum:g}')}{shown}"))  # fmt: skip
+                    f"{sql_literal(f'{name}: above {column.maximum:g}')}{shown}"))  # fmt: skip
     if column.not_future:
-        out.append((f"{typed} > current_date", _q(f"{name}: in the future")))
+        out.append((f"{typed} > current_date", sql_literal(f"{name}: in the future")))
     return out
 
 
@@ -367,7 +365,7 @@ def raw_record_sql(source: Source) -> str:
             value = f"CASE WHEN {sent} IS NULL THEN NULL ELSE {REDACTED} END"
         else:
             value = sent
-        parts.append(f"{_q(column.name)}, {value}")
+        parts.append(f"{sql_literal(column.name)}, {value}")
     return f"json_object({', '.join(parts)})::VARCHAR"
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from footfall_platform.mining.charts import new_figure, png_bytes
+from footfall_platform.charts import new_figure, png_bytes
 
 ANOMALY_SCHEMA: dict[str, pl.DataType] = {
     "store_id": pl.String(),

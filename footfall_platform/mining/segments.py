@@ -1,13 +1,22 @@
-"""Customer segments: KMeans on log-scaled RFM and behaviour features of ``marts.dim_customer``.
+"""Customer segments: KMeans on scaled RFM and behaviour features of ``marts.dim_customer``.
 
 Why this shape:
 
-* Money and counts are heavy-tailed (a few members spend a hundred times the median), so every
-  feature is put on a log scale (``sign(x) * log1p(|x|)``, which keeps a net refund negative)
-  and then standardised. Without it KMeans spends its clusters splitting the top spenders.
-* k is chosen over a range by the mean silhouette, the one criterion that compares different k
-  without a model of the clusters; on large inputs the silhouette is measured on a seeded
-  sample, because it costs O(n^2).
+* Money and counts are heavy-tailed (a few members spend a hundred times the median), so they
+  are put on a log scale (``sign(x) * log1p(|x|)``, which keeps a net refund negative); without
+  it KMeans spends its clusters splitting the top spenders. Shares and the days since the last
+  purchase are bounded and stay linear: on a log scale a purchase 2 rather than 30 days ago
+  would weigh more than 300 rather than 500 days ago, and the far end is where a lapse shows.
+  Every feature is then standardised.
+* Basket value is clustered on as its two habits, products per basket and the price position
+  within each category (``price_index``): basket value also carries the price level of the
+  categories a member favours, i.e. taste, which says nothing about a segment (a bargain hunter
+  of electronics spends more per basket than a regular of groceries).
+* k is chosen over a range by the Davies-Bouldin index (lowest wins): each cluster against the
+  one most like it, spreads over centroid distance, which is the question a named segment has
+  to answer (can it be told from its nearest neighbour?). The mean silhouette is measured too
+  (on a seeded sample: it costs O(n^2)) and reported. docs/mining.md shows why the index, not
+  the silhouette, decides.
 * Labels must not move from run to run: rows are sorted by member_key before fitting, KMeans is
   seeded, and clusters are numbered by revenue per member (segment 0 is the most valuable), not
   by KMeans' arbitrary cluster index.
@@ -32,23 +41,31 @@ import polars as pl
 from matplotlib import colormaps
 from sklearn import config_context
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import davies_bouldin_score, silhouette_score
 from threadpoolctl import threadpool_limits
 
-from footfall_platform.mining.charts import new_figure, png_bytes
+from footfall_platform.charts import new_figure, png_bytes
 
-# RFM plus the basket size and the membership age: what tells a big spender from a bargain
-# hunter, a lapsed member from a new one. docs/mining.md shows what adding more gives.
+# RFM, the basket's size and price position, and the membership age: what tells a big spender
+# from a bargain hunter, a lapsed member from a new one. docs/mining.md shows what each choice
+# (and what was left out, e.g. promotion_share) gives against the planted segments.
 FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_basket_items",
+    "price_index",
+    "tenure_days",
+)
+# Bounded features, kept on their own scale; every other feature is log-scaled.
+LINEAR_FEATURES = frozenset({"recency_days", "promotion_share", "weekend_share", "return_rate"})
+# The means per segment in ml.segment_profiles (its columns are a published contract).
+PROFILE_FEATURES: tuple[str, ...] = (
     "recency_days",
     "frequency",
     "monetary",
     "avg_basket_value",
     "tenure_days",
-)
-# Described in the profiles as well (means per segment), whether clustered on or not.
-PROFILE_FEATURES: tuple[str, ...] = (
-    *FEATURES,
     "units",
     "return_rate",
     "distinct_categories",
@@ -71,6 +88,9 @@ _TRAITS: dict[str, tuple[str, str]] = {
     "frequency": ("rare visits", "frequent visits"),
     "monetary": ("low spend", "high spend"),
     "avg_basket_value": ("small baskets", "big baskets"),
+    "avg_basket_items": ("few products per basket", "many products per basket"),
+    "price_index": ("cheap picks", "dear picks"),
+    "promotion_share": ("rarely on promotion days", "promotion-day shoppers"),
     "tenure_days": ("newer members", "long-standing members"),
     "units": ("few units", "many units"),
     "return_rate": ("few returns", "many returns"),
@@ -90,7 +110,8 @@ class SegmentationResult:
     customer_segments: pl.DataFrame  # member_key, segment, segment_id
     profiles: pl.DataFrame  # one row per segment
     k: int
-    silhouettes: dict[int, float]  # k -> mean silhouette on the (sampled) members
+    davies_bouldin: dict[int, float]  # k -> Davies-Bouldin index (lower is better): decides k
+    silhouettes: dict[int, float]  # k -> mean silhouette on the (sampled) members, for the record
     features: tuple[str, ...]  # the features clustered on
     constant_features: tuple[str, ...]  # requested but constant, so left out
     centroids: pl.DataFrame  # standard scores of each cluster's centre (segment, features...)
@@ -134,7 +155,7 @@ def segment_customers(
             f"({', '.join(features)}): there is nothing to segment on"
         )
     scaled = _standardise(raw[:, [features.index(f) for f in varying]])
-    k, model, silhouettes = _choose_k(scaled, ks, seed, n_init, silhouette_sample)
+    k, model, davies_bouldin, silhouettes = _choose_k(scaled, ks, seed, n_init, silhouette_sample)
 
     # Number clusters by revenue per member, highest first, so ids and names are stable.
     monetary = buyers.get_column("monetary").cast(pl.Float64).fill_null(0.0).to_numpy()
@@ -148,6 +169,7 @@ def segment_customers(
         customer_segments=assigned,
         profiles=segment_profiles(frame, assigned),
         k=k,
+        davies_bouldin=davies_bouldin,
         silhouettes=silhouettes,
         features=varying,
         constant_features=tuple(f for f in features if f not in varying),
@@ -181,8 +203,8 @@ def _check_input(
 
 def _choose_k(
     scaled: np.ndarray, ks: list[int], seed: int, n_init: int, silhouette_sample: int
-) -> tuple[int, KMeans, dict[int, float]]:
-    """Fit every usable k; keep the best mean silhouette (ties: the smaller k)."""
+) -> tuple[int, KMeans, dict[int, float], dict[int, float]]:
+    """Fit every usable k; keep the lowest Davies-Bouldin index (ties: the smaller k)."""
     distinct = len(np.unique(scaled, axis=0))
     usable = [k for k in ks if k < min(len(scaled), distinct + 1)]
     if not usable:
@@ -196,21 +218,24 @@ def _choose_k(
         if len(scaled) > silhouette_sample
         else slice(None)
     )
+    davies_bouldin: dict[int, float] = {}
     silhouettes: dict[int, float] = {}
     fits: dict[int, KMeans] = {}
     # Silhouettes are computed over distance blocks of at most 64 MB (sklearn's default is 1 GB).
     with threadpool_limits(limits=1), config_context(working_memory=64):
         for k in usable:
             model = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(scaled)
-            labels = model.labels_[sample]
-            if len(np.unique(labels)) < 2:
+            if len(np.unique(model.labels_)) < 2:
                 continue
-            silhouettes[k] = float(silhouette_score(scaled[sample], labels))
+            davies_bouldin[k] = float(davies_bouldin_score(scaled, model.labels_))
+            labels = model.labels_[sample]
+            if len(np.unique(labels)) > 1:  # a sample can miss a tiny cluster
+                silhouettes[k] = float(silhouette_score(scaled[sample], labels))
             fits[k] = model
-    if not silhouettes:
+    if not davies_bouldin:
         raise SegmentationError("no k in the range gave two or more distinct clusters")
-    k = max(silhouettes, key=lambda x: (silhouettes[x], -x))
-    return k, fits[k], silhouettes
+    k = min(davies_bouldin, key=lambda x: (davies_bouldin[x], x))
+    return k, fits[k], davies_bouldin, silhouettes
 
 
 def _assignments(
@@ -243,11 +268,13 @@ def _assignments(
 
 
 def _feature_matrix(frame: pl.DataFrame, features: Sequence[str]) -> np.ndarray:
-    """Log-scaled features; a missing value (e.g. no returns measured) becomes the median."""
+    """Features on their scale (log but for LINEAR_FEATURES); a missing value (e.g. no price
+    measured) becomes the median."""
     columns = []
     for name in features:
         values = frame.get_column(name).cast(pl.Float64).to_numpy().astype(np.float64)
-        values = signed_log1p(values)
+        if name not in LINEAR_FEATURES:
+            values = signed_log1p(values)
         if np.isnan(values).all():
             values = np.zeros_like(values)
         elif np.isnan(values).any():
@@ -291,7 +318,11 @@ def _primary_name(z: dict[str, float]) -> str:
         return "new members"
     if score("frequency") >= _STRONG and score("monetary") >= _STRONG:
         return "frequent high spenders"
-    if score("avg_basket_value") <= -_STRONG:
+    if (
+        score("price_index") <= -_STRONG
+        or score("promotion_share") >= _STRONG
+        or score("avg_basket_value") <= -_STRONG
+    ):
         return "bargain hunters"
     if score("frequency") >= _STRONG:
         return "frequent visitors"
@@ -368,7 +399,9 @@ def segment_chart(customers: pl.DataFrame, result: SegmentationResult) -> bytes:
     scatter.set_yscale("log")
     scatter.set_xlabel("sale receipts + 1")
     scatter.set_ylabel("net revenue + 1")
-    scatter.set_title(f"{result.k} segments (silhouette {result.silhouettes[result.k]:.2f})")
+    scatter.set_title(
+        f"{result.k} segments (Davies-Bouldin index {result.davies_bouldin[result.k]:.2f})"
+    )
     scatter.legend(fontsize=8, markerscale=2)
     y = np.arange(profiles.height)
     bars.barh(y - 0.2, profiles.get_column("member_share").to_numpy(), 0.4, label="members")

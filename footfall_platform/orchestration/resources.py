@@ -29,6 +29,7 @@ class FootfallWarehouse(dg.ConfigurableResource):
     serving_path: str = ""  # the file BI tools read
     settle_seconds: float = 5.0
     memory_limit: str = "1GB"
+    serving_parquet: bool = False  # also export the serving tables as Parquet beside it
 
     @classmethod
     def from_settings(
@@ -42,6 +43,7 @@ class FootfallWarehouse(dg.ConfigurableResource):
             serving_path=str(settings.serving),
             settle_seconds=settings.settle_seconds if settle_seconds is None else settle_seconds,
             memory_limit=settings.memory_limit,
+            serving_parquet=settings.serving_parquet,
         )
 
     @property

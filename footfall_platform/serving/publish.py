@@ -15,13 +15,17 @@ version). Never raw, ops, staging or intermediate, and no birth years: BI needs 
 
 from __future__ import annotations
 
+import errno
 import os
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from footfall_platform.warehouse.sql import sql_literal
 
 PUBLISHED_SCHEMAS = ("marts", "ml", "features")
 WITHHELD_COLUMNS = {"birth_year"}  # age_band serves every BI need without the birth year
@@ -36,6 +40,7 @@ ANALYST_VIEWS = {
     "baskets": "marts.fct_baskets",
     "product_funnel": "marts.fct_product_funnel",
     "zone_dwell": "marts.fct_zone_dwell",
+    "camera_zone_dwell": "marts.fct_camera_zone_dwell",
     "forecasts": "ml.forecasts",
     "staffing_forecast": "ml.staffing_forecast",
     "recommendations": "ml.recommendations",
@@ -49,6 +54,27 @@ ANALYST_VIEWS = {
 }
 
 
+class ServingNotPublished(RuntimeError):
+    """A publish failed before its swap: the previous serving file is still the one served."""
+
+    def __init__(self, serving: Path, error: BaseException) -> None:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        full = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG)
+        full = full or any(s in first for s in ("No space left", "File too large", "ENOSPC"))
+        hint = (
+            f"free disk space next to {serving} (the new file needs about as much room as "
+            "the old one), then materialize serving/serving_duckdb again"
+            if full
+            else "fix the cause, then materialize serving/serving_duckdb again"
+        )
+        super().__init__(
+            f"{serving} was not replaced: building the new version failed ({first}). The "
+            f"previous version is untouched and readers keep reading it; {hint}."
+        )
+        self.serving = serving
+        self.disk_full = full
+
+
 @dataclass(frozen=True)
 class Published:
     path: Path
@@ -57,12 +83,9 @@ class Published:
     tables: dict[str, int]  # schema.table -> rows
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    schemas = ", ".join(_sql_string(s) for s in PUBLISHED_SCHEMAS)
+    schemas = ", ".join(sql_literal(s) for s in PUBLISHED_SCHEMAS)
     return con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = "
         f"current_database() AND schema_name IN ({schemas}) AND NOT temporary ORDER BY 1, 2"
@@ -85,10 +108,10 @@ def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
         [schema, table],
     ).fetchone()[0]
     if comment:
-        con.execute(f"COMMENT ON TABLE {target} IS {_sql_string(comment)}")
+        con.execute(f"COMMENT ON TABLE {target} IS {sql_literal(comment)}")
     for name, text in kept:
         if text:
-            con.execute(f'COMMENT ON COLUMN {target}."{name}" IS {_sql_string(text)}')
+            con.execute(f'COMMENT ON COLUMN {target}."{name}" IS {sql_literal(text)}')
     return con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
 
 
@@ -101,13 +124,16 @@ def _fsync(path: Path) -> None:
 
 
 def publish(con: duckdb.DuckDBPyConnection, serving: Path) -> Published:
-    """Build a new serving file from the warehouse `con` and swap it in atomically."""
+    """Build a new serving file from the warehouse `con` and swap it in atomically.
+
+    Raises ServingNotPublished, with the previous file in place, if anything fails first.
+    """
     serving.parent.mkdir(parents=True, exist_ok=True)
     version = uuid.uuid4().hex[:12]
     building = serving.with_name(f".{serving.name}.{version}.building")
     published_at = datetime.now(UTC)
     counts: dict[str, int] = {}
-    con.execute(f"ATTACH {_sql_string(str(building))} AS serving_new")
+    con.execute(f"ATTACH {sql_literal(str(building))} AS serving_new")
     try:
         for schema, table in _tables(con):
             con.execute(f'CREATE SCHEMA IF NOT EXISTS serving_new."{schema}"')
@@ -130,10 +156,15 @@ def publish(con: duckdb.DuckDBPyConnection, serving: Path) -> Published:
         _fsync(building)
         os.replace(building, serving)  # the one step readers can observe
         _fsync(serving.parent)
-    except BaseException:
-        con.execute("DETACH DATABASE IF EXISTS serving_new")
+    except BaseException as error:
+        # A write that failed (disk full) fails the checkpoint of DETACH as well; DuckDB still
+        # detaches, so that second error must not stop the cleanup or hide the first one.
+        with suppress(duckdb.Error):
+            con.execute("DETACH DATABASE IF EXISTS serving_new")
         building.unlink(missing_ok=True)
         Path(f"{building}.wal").unlink(missing_ok=True)
+        if isinstance(error, Exception):
+            raise ServingNotPublished(serving, error) from error
         raise
     return Published(serving, version, published_at, counts)
 

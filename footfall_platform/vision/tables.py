@@ -1,7 +1,7 @@
 """The two raw tables video fills, and the rows one counted clip gives them.
 
 `raw.video_counts` has the shape of `raw.camera_counts` (the columns come from the same
-declaration) plus `source = 'video'`, so downstream models can stack the two. Periods are
+declaration, in warehouse/schema.py) plus `source = 'video'`, so downstream models can stack the two. Periods are
 15 minutes on the clock (UTC quarter hours are local quarter hours in every time zone), one row
 per clip and period the clip overlaps, zero counts included: a zero says the camera watched and
 nobody passed, which an absent row cannot say. `raw.video_zone_visits` holds one row per visit
@@ -15,28 +15,18 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from footfall_platform.landing.contract import SOURCES
 from footfall_platform.vision.pipeline import ClipResult
-from footfall_platform.warehouse.schema import LINEAGE_COLUMNS, ensure_schema, stored_columns
+from footfall_platform.warehouse.schema import LINEAGE_COLUMNS, VIDEO_TABLES, ensure_schema
 
 PERIOD = dt.timedelta(minutes=15)
 SOURCE = "video"
 
-COUNT_COLUMNS = [*stored_columns(SOURCES["camera_counts"]), ("source", "VARCHAR")]
-VISIT_COLUMNS = [
-    ("store_id", "VARCHAR"), ("camera_id", "VARCHAR"), ("zone", "VARCHAR"),
-    ("track_no", "INTEGER"), ("entered_at", "TIMESTAMPTZ"), ("left_at", "TIMESTAMPTZ"),
-    ("dwell_seconds", "DOUBLE"), ("local_date", "DATE"),
-]  # fmt: skip
-TABLES = {"video_counts": COUNT_COLUMNS, "video_zone_visits": VISIT_COLUMNS}
-
 
 def ensure_video_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """The ledger and quarantine (shared with every source) and the two video tables."""
+    """The ledger, the quarantine and the two video tables. They are declared with the other raw
+    tables (warehouse/schema.py) and created in every warehouse, video or not, because the dbt
+    models read them as sources."""
     ensure_schema(con)
-    for table, columns in TABLES.items():
-        body = ",\n    ".join(f'"{n}" {t}' for n, t in [*columns, *LINEAGE_COLUMNS])
-        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} (\n    {body}\n)")
 
 
 def utc_start(local_start: dt.datetime, timezone: str) -> dt.datetime:
@@ -82,7 +72,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple], s
     """Insert rows of a raw video table with their lineage (clip hash, row number, load time)."""
     if not rows:
         return
-    names = [n for n, _ in TABLES[table]] + [n for n, _ in LINEAGE_COLUMNS]
+    names = [n for n, _ in VIDEO_TABLES[table]] + [n for n, _ in LINEAGE_COLUMNS]
     marks = ", ".join("?" * len(names))
     con.executemany(
         f"INSERT INTO raw.{table} ({', '.join(names)}) VALUES ({marks})",

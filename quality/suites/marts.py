@@ -81,14 +81,19 @@ def _suite(
 FOOTFALL_DAILY_MATCHES_STAGING = reconciles(
     "entries match staging",
     """
-    SELECT m.store_id, m.local_date, m.entries AS mart_entries, s.entries AS staging_entries
+    SELECT m.store_id, m.local_date, m.entries AS mart_entries, s.entries AS staging_entries,
+           m.video_entries AS mart_video_entries, s.video_entries AS staging_video_entries
     FROM marts.fct_footfall_daily m
-    FULL JOIN (SELECT store_id, local_date, sum(entries) AS entries
-               FROM staging.stg_camera_counts GROUP BY ALL) s USING (store_id, local_date)
+    FULL JOIN (SELECT store_id, local_date, sum(entries) AS entries,
+                      coalesce(sum(entries) FILTER (WHERE count_source = 'video'), 0)
+                          AS video_entries
+               FROM intermediate.int_camera_counts GROUP BY ALL) s USING (store_id, local_date)
     WHERE coalesce(m.entries, 0) <> coalesce(s.entries, 0)
+       OR coalesce(m.video_entries, 0) <> coalesce(s.video_entries, 0)
     """,
-    "Every entry counted by a camera is in the daily mart once: incremental runs neither drop "
-    "nor double a store-day.",
+    "Every entry counted by a camera (door sensor or video, the sensor winning a camera's day) "
+    "is in the daily mart once: incremental runs neither drop nor double a store-day, and a "
+    "video drop reaches its day.",
 )
 HOURLY_ADDS_UP_TO_DAILY = reconciles(
     "hours add up to the day",
@@ -100,6 +105,13 @@ HOURLY_ADDS_UP_TO_DAILY = reconciles(
     WHERE d.entries <> coalesce(h.entries, 0)
     """,
     "The hourly rows (whole-day counts in a row without an hour) add up to the day's entries.",
+)
+VIDEO_WITHIN_ENTRIES = no_rows_where(
+    "video entries are part of the entries",
+    "video_entries < 0 OR video_entries > entries",
+    columns=("video_entries", "entries"),
+    why="Video fills in for cameras without a sensor; its entries are a part of the total, "
+    "never more.",
 )
 SALES_MATCH_STAGING = reconciles(
     "net revenue matches the till lines",
@@ -119,7 +131,10 @@ MARTS_SUITES = [
         "marts.dim_store",
         "One row per store: what every report groups by.",
         [*key("store_id", what="store"), *not_null("timezone", "opened_on",
-                                                   why="Local dates need the store's clock.")],
+                                                   why="Local dates need the store's clock."),
+         no_rows_where("video cameras are among the cameras", "video_cameras > cameras",
+                       columns=("video_cameras", "cameras"),
+                       why="A camera counted from video is one of the store's cameras.")],
     ),
     _suite(
         "marts.dim_product",
@@ -133,6 +148,19 @@ MARTS_SUITES = [
         [*key("member_key", what="member"),
          between("frequency", 0, None, why="Receipt counts are never negative."),
          between("weekend_share", 0, 1, why="A share lies in [0, 1]."),
+         between("promotion_share", 0, 1, why="A share lies in [0, 1]."),
+         between("avg_basket_items", 1, None,
+                 why="A sale receipt holds at least one product line."),
+         between("price_index", 0, None, why="A ratio of prices is never negative."),
+         between("price_index", 0.2, 5, mostly=0.99, severity=WARN,
+                 why="Members who pay a fifth or five times the usual price of a category on "
+                 "average are rare; many suggest prices in the wrong unit (cents) or a "
+                 "category mix-up in the catalogue."),
+         no_rows_where("behaviour only with a purchase",
+                       "(frequency = 0) <> (avg_basket_items IS NULL OR promotion_share IS NULL)",
+                       columns=("frequency", "avg_basket_items", "promotion_share"),
+                       why="Basket size and promotion share describe sale receipts: present "
+                       "exactly for members with one (the segments leave the others out)."),
          between("return_rate", 0, 1, mostly=0.99, severity=WARN,
                  why="Members returning more units than they bought are rare; many suggest a "
                  "sign error in the till export.")],
@@ -147,14 +175,20 @@ MARTS_SUITES = [
                 "unknown): a repeat doubles every total built on it."),
          between("local_hour", 0, 23, why="Hours of the local day."),
          between("entries", 0, None, why="Counts are never negative."),
-         between("exits", 0, None, why="Counts are never negative.")],
+         between("exits", 0, None, why="Counts are never negative."),
+         VIDEO_WITHIN_ENTRIES],
     ),
     _suite(
         "marts.fct_footfall_daily",
         "Entries and exits per store and local date: the footfall every KPI divides by.",
         [*key("store_id", "local_date", what="store-day"),
          between("entries", 0, None, why="Counts are never negative."),
-         between("exits", 0, None, why="Counts are never negative.")],
+         between("exits", 0, None, why="Counts are never negative."),
+         VIDEO_WITHIN_ENTRIES,
+         no_rows_where("video cameras are among the cameras reporting",
+                       "video_cameras > cameras_reporting",
+                       columns=("video_cameras", "cameras_reporting"),
+                       why="A camera counted from video is one of the day's cameras.")],
         [FOOTFALL_DAILY_MATCHES_STAGING, HOURLY_ADDS_UP_TO_DAILY],
     ),
     _suite(
@@ -193,6 +227,16 @@ MARTS_SUITES = [
         "RFID visits and dwell per store, date and zone.",
         [*key("store_id", "local_date", "zone", what="store-day-zone"),
          between("visits", 0, None, why="Counts are never negative.")],
+    ),
+    _suite(
+        "marts.fct_camera_zone_dwell",
+        "People's visits and dwell in camera zones (queue, fixture) per store, date and zone.",
+        [*key("store_id", "local_date", "camera_id", "zone", what="store-day-camera-zone"),
+         between("visits", 1, None, why="A row exists because its zone had a visit."),
+         between("mean_dwell_seconds", 0, None, why="Dwell times are never negative."),
+         between("max_dwell_seconds", 0, 3600, severity=WARN,
+                 why="Nobody stands an hour in one zone: a ghost of someone the background "
+                 "model absorbed (docs/vision.md, Limits) or a mannequin in the zone.")],
     ),
     _suite(
         "marts.fct_product_funnel",

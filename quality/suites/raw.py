@@ -21,6 +21,7 @@ from quality.rules import (
     Rule,
     between,
     columns_are,
+    no_rows_from,
     no_rows_where,
     not_null,
     one_of,
@@ -65,12 +66,11 @@ def dated_sanely(column: str) -> list[Rule]:
             why="A timestamp in the future is a wrong clock or a wrong time zone at the store.",
             columns=(column,),
         ),
-        no_rows_where(
+        no_rows_from(
             "no store-day before the store opened",
-            "true",
+            before_store_opened(),
             why="Activity dated before the store opened means a wrong store id or a wrong clock.",
             columns=("store_id", "local_date"),
-            dataset="before_opening",
         ),
     ]
 
@@ -95,13 +95,6 @@ def covered(what: str, dataset: str) -> list[Rule]:
             why=f"Below {COVERAGE_WARN:.0%} of {what} is worth a look (late catalogue updates).",
         ),
     ]  # fmt: skip
-
-
-def fact_datasets(table: str) -> dict[str, str]:
-    return {
-        "before_opening": before_store_opened(table),
-        "volume": daily_volume_drift(table),
-    }
 
 
 STORES = Suite(
@@ -180,7 +173,7 @@ CAMERA_COUNTS = Suite(
         volume_drift(),
     ),
     datasets={
-        **fact_datasets("raw.camera_counts"),
+        "volume": daily_volume_drift("raw.camera_counts"),
         "store_day": f"""
             SELECT store_id, local_date, sum(entries) AS entries, sum(exits) AS exits,
                    sum(exits) / sum(entries) AS exit_entry_ratio
@@ -220,7 +213,7 @@ RFID_READS = Suite(
         volume_drift(),
     ),
     datasets={
-        **fact_datasets("raw.rfid_reads"),
+        "volume": daily_volume_drift("raw.rfid_reads"),
         "epc_coverage": coverage("raw.rfid_reads", "epc", "raw.rfid_tags"),
     },
 )  # fmt: skip
@@ -273,7 +266,7 @@ TRANSACTIONS = Suite(
         volume_drift(),
     ),
     datasets={
-        **fact_datasets("raw.transactions"),
+        "volume": daily_volume_drift("raw.transactions"),
         "sku_coverage": coverage("raw.transactions", "sku", "raw.products"),
         "member_coverage": coverage("raw.transactions", "member_key", "raw.members"),
         "returns": "SELECT count(*) FILTER (WHERE quantity < 0) / count(*) AS return_share "

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from footfall_platform.vision.tables import COUNT_COLUMNS, VISIT_COLUMNS
-from footfall_platform.warehouse.schema import LINEAGE_COLUMNS
+from footfall_platform.warehouse.schema import (
+    LINEAGE_COLUMNS,
+    VIDEO_COUNT_COLUMNS,
+    VIDEO_VISIT_COLUMNS,
+)
 from quality.rules import between, columns_are, no_rows_where, not_null, one_of, unique
 from quality.suite import CURRENT_STORES, Suite
 
@@ -16,7 +19,7 @@ VIDEO_SUITES = [
         "People counted in door-camera video, in 15-minute periods: footfall where no counting "
         "sensor is installed.",
         rules=(
-            *columns_are([*COUNT_COLUMNS, *LINEAGE_COLUMNS], why=SHAPE_WHY),
+            *columns_are([*VIDEO_COUNT_COLUMNS, *LINEAGE_COLUMNS], why=SHAPE_WHY),
             *not_null("store_id", "camera_id", "period_start", "period_end", "entries", "exits",
                       "local_date", "source", why="A count needs its store, camera and period."),
             one_of("source", ["video"], why="This table holds video counts only."),
@@ -42,7 +45,7 @@ VIDEO_SUITES = [
         ("raw", "video_zone_visits"),
         "Visits of anonymous tracks to camera zones (entrance, queue, fixture) with dwell times.",
         rules=(
-            *columns_are([*VISIT_COLUMNS, *LINEAGE_COLUMNS], why=SHAPE_WHY),
+            *columns_are([*VIDEO_VISIT_COLUMNS, *LINEAGE_COLUMNS], why=SHAPE_WHY),
             *not_null("store_id", "camera_id", "zone", "track_no", "entered_at", "left_at",
                       "dwell_seconds", why="A visit needs its zone, track and times."),
             between("track_no", 1, None, why="Track numbers count from 1 within a clip."),

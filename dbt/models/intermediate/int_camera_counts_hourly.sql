@@ -1,13 +1,14 @@
--- Camera counts in store-local hourly buckets. A period inside one hour goes to that hour; a
--- period across hour boundaries (up to camera_max_spread_minutes) is split by the time it
--- spends in each hour, in whole people that add up to its count; a longer period (a whole-day
--- count) stays one row with local_hour NULL, because which hours its people came in is unknown.
+-- Door counts (sensors and video, int_camera_counts) in store-local hourly buckets, each keeping
+-- its feed. A period inside one hour goes to that hour; a period across hour boundaries (up to
+-- camera_max_spread_minutes) is split by the time it spends in each hour, in whole people that
+-- add up to its count; a longer period (a whole-day count) stays one row with local_hour NULL,
+-- because which hours its people came in is unknown.
 with periods as (
     select
         c.*,
         timezone(s.timezone, c.period_start) as local_start,
         timezone(s.timezone, c.period_end) as local_end
-    from {{ ref('stg_camera_counts') }} as c
+    from {{ ref('int_camera_counts') }} as c
     left join {{ ref('stg_stores') }} as s using (store_id)
 ),
 
@@ -56,7 +57,7 @@ allocated as (
 select
     store_id, camera_id, period_start, period_end, local_date,
     case when bucketing = 'day' then null else local_hour end as local_hour,
-    entries, exits, bucketing = 'day' as is_whole_day, loaded_at
+    entries, exits, bucketing = 'day' as is_whole_day, count_source, loaded_at
 from classified
 where bucketing <> 'spread'
 
@@ -65,5 +66,6 @@ union all
 select
     store_id, camera_id, period_start, period_end,
     hour_start::date as local_date, hour(hour_start) as local_hour,
-    entries_in_hour as entries, exits_in_hour as exits, false as is_whole_day, loaded_at
+    entries_in_hour as entries, exits_in_hour as exits, false as is_whole_day, count_source,
+    loaded_at
 from allocated

@@ -1,6 +1,9 @@
 -- One row per member_key (every member, plus any key seen on a receipt before its member
 -- record arrived), with demographics and RFM-style behaviour as of the last local date with
 -- transactions in the warehouse, not today, so the same data always gives the same table.
+-- Besides RFM, the habits customer segments are told apart by (docs/mining.md): basket size in
+-- products, the price position of what the member picks within each category (a bargain hunter
+-- buys the cheap end of every category, whatever the category), and promotion-day shopping.
 {% set preferences = {'preferred_store_id': 'store_id', 'preferred_hour': 'local_hour',
                       'preferred_weekday': 'iso_weekday'} %}
 with as_of as (
@@ -8,10 +11,23 @@ with as_of as (
     from {{ ref('stg_transactions') }}
 ),
 
+promotion_days as (
+    -- store_id NULL: a promotion in every store
+    select distinct event_date, store_id
+    from {{ ref('stg_calendar') }}
+    where event_kind = 'promotion'
+),
+
 receipts as (
-    select *
-    from {{ ref('int_receipts') }}
-    where member_key is not null
+    select
+        r.*,
+        exists (
+            select 1
+            from promotion_days as p
+            where p.event_date = r.local_date and (p.store_id is null or p.store_id = r.store_id)
+        ) as on_promotion_day
+    from {{ ref('int_receipts') }} as r
+    where r.member_key is not null
 ),
 
 customers as (
@@ -32,16 +48,38 @@ behaviour as (
         sum(units_sold) as units,
         sum(units_returned) as units_returned,
         avg(case when iso_weekday in (6, 7) then 1.0 else 0.0 end) filter (where is_sale)
-            as weekend_share
+            as weekend_share,
+        avg(case when on_promotion_day then 1.0 else 0.0 end) filter (where is_sale)
+            as promotion_share
     from receipts
     group by member_key
 ),
 
-categories as (
-    select member_key, count(distinct category) as distinct_categories
+sale_lines as (
+    select member_key, category, unit_price::double as price
     from {{ ref('int_sales_lines') }}
-    where member_key is not null and quantity > 0
-    group by member_key
+    where quantity > 0
+),
+
+category_prices as (
+    -- the yardstick of price_index: the median list price paid in each category over every
+    -- sale line, members' or not
+    select category, median(price) as median_price
+    from sale_lines
+    where category is not null and price > 0
+    group by category
+),
+
+line_habits as (
+    select
+        l.member_key,
+        count(distinct l.category) as distinct_categories,
+        count(*) as sale_lines,
+        exp(avg(ln(l.price / c.median_price)) filter (where l.price > 0)) as price_index
+    from sale_lines as l
+    left join category_prices as c using (category)
+    where l.member_key is not null
+    group by l.member_key
 ),
 
 {% for name, column in preferences.items() %}
@@ -85,6 +123,10 @@ select
     b.units_returned::double / nullif(b.units, 0) as return_rate,
     coalesce(k.distinct_categories, 0) as distinct_categories,
     b.weekend_share::double as weekend_share,
+    k.sale_lines::double / nullif(b.frequency, 0) as avg_basket_items,
+    -- rounded: summed in parallel, a mean of logs differs in its last bits from run to run
+    round(k.price_index, 6)::double as price_index,
+    b.promotion_share::double as promotion_share,
     ps.preferred_store_id,
     ph.preferred_hour,
     pw.preferred_weekday,
@@ -93,7 +135,7 @@ from customers as c
 cross join as_of as a
 left join {{ ref('stg_members') }} as m using (member_key)
 left join behaviour as b using (member_key)
-left join categories as k using (member_key)
+left join line_habits as k using (member_key)
 left join preferred_store_id as ps using (member_key)
 left join preferred_hour as ph using (member_key)
 left join preferred_weekday as pw using (member_key)

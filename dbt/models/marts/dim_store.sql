@@ -1,11 +1,13 @@
--- One row per store, with what the warehouse holds about it: cameras, RFID, data range.
+-- One row per store, with what the warehouse holds about it: cameras (door sensors and video),
+-- RFID, data range.
 with cameras as (
     select
         store_id,
         count(distinct camera_id) as cameras,
+        count(distinct camera_id) filter (where count_source = 'video') as video_cameras,
         min(local_date) as first_footfall_date,
         max(local_date) as last_footfall_date
-    from {{ ref('stg_camera_counts') }}
+    from {{ ref('int_camera_counts') }}
     group by store_id
 ),
 
@@ -27,6 +29,7 @@ select
     s.timezone,
     s.opened_on,
     coalesce(c.cameras, 0) as cameras,
+    coalesce(c.video_cameras, 0) as video_cameras,
     r.store_id is not null as has_rfid,
     c.first_footfall_date,
     c.last_footfall_date,

@@ -1,13 +1,7 @@
 -- Camera counts, one row per camera and period: a recount of the same period delivered later
 -- replaces the earlier count.
 select
-    upper(trim(store_id)) as store_id,
-    trim(camera_id) as camera_id,
-    period_start,
-    period_end,
-    local_date,
-    local_hour,
-    epoch(period_end - period_start) / 60.0 as period_minutes,
+    {{ count_period_columns() }},
     entries,
     exits,
     {{ lineage_columns() }}
