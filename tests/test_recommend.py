@@ -325,7 +325,7 @@ def test_assets_load_in_definitions() -> None:
     )  # fmt: skip
     graph = defs.resolve_asset_graph()
     node = graph.get(RECOMMENDATIONS)
-    assert node.group_name == "recommendations" and node.kinds == {"implicit", "duckdb"}
+    assert node.group_name == "recommendations" and node.kinds == {"implicit", "polars", "duckdb"}
     assert {dg.AssetKey(["marts", "dim_product"]), dg.AssetKey(["marts", "dim_customer"]),
             dg.AssetKey(["staging", "stg_transactions"])} <= node.parent_keys  # fmt: skip
     assert graph.get(SIMILAR_PRODUCTS).group_name == "recommendations"

@@ -243,7 +243,12 @@ def _switches(page, expected: dict[str, bool], timeout: float = 60.0) -> dict[st
     own `expect`, look again until the page settles.
     """
     deadline = time.monotonic() + timeout
-    while (seen := page.evaluate(_SWITCHES_JS)) != expected and time.monotonic() < deadline:
+
+    def shown() -> dict[str, bool | None]:  # other sensors (run summaries) are not under test
+        switches = page.evaluate(_SWITCHES_JS)
+        return {name: switches.get(name) for name in expected}
+
+    while (seen := shown()) != expected and time.monotonic() < deadline:
         time.sleep(0.5)
     return seen
 
