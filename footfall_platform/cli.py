@@ -208,13 +208,13 @@ def cmd_audit_pii(args: argparse.Namespace) -> int:
     """Scan the warehouse and the serving file for personal data; 2 if any is found."""
     import json
 
-    from footfall_platform.operations.locks import Locked
     from footfall_platform.operations.pii_audit import audit_files, format_report
+    from footfall_platform.warehouse.connection import WarehouseLocked
 
     settings = Settings.from_env()
     try:
         report = audit_files([("warehouse", settings.warehouse), ("serving", settings.serving)])
-    except (FileNotFoundError, Locked) as error:
+    except (FileNotFoundError, WarehouseLocked) as error:
         print(f"footfall audit-pii: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(json.dumps(report.as_dict(), indent=1) if args.json else format_report(report))

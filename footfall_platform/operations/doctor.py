@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from footfall_platform.operations.locks import Locked, open_read_only
 from footfall_platform.settings import Settings
+from footfall_platform.warehouse.connection import WarehouseLocked, open_warehouse
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 GB = 1024**3
@@ -237,14 +237,14 @@ def check_database(name: str, path: Path, build: str) -> Check:
                      f"move it away; {build}")  # fmt: skip
     number, library = header
     try:
-        with open_read_only(path) as con:
+        with open_warehouse(path, read_only=True, lock_wait=0) as con:
             tags = con.execute(
                 "SELECT tags FROM duckdb_databases() WHERE database_name = current_database()"
             ).fetchone()[0]
             tables = con.execute(
                 "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
             ).fetchone()[0]
-    except Locked as error:
+    except WarehouseLocked as error:
         return Check(name, WARN, f"{path} is locked by a writer: {error.holder}",
                      "a run in progress? wait for it, or stop that process; BI tools read "
                      "serving.duckdb, never the warehouse")  # fmt: skip

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from footfall_platform.operations import pii_patterns as pat
-from footfall_platform.operations.locks import open_read_only
+from footfall_platform.warehouse.connection import open_warehouse
 from footfall_platform.warehouse.sql import sql_literal
 
 
@@ -193,7 +193,7 @@ def audit_files(files: Iterable[tuple[str, Path]]) -> AuditReport:
     """Audit each (name, path) DuckDB file read-only; a missing file is noted, not an error.
 
     Raises FileNotFoundError if none of the files exists (nothing was audited), and
-    `locks.Locked` if a writer holds one of them.
+    `WarehouseLocked` (naming the holder) if a writer holds one of them.
     """
     files = list(files)
     if not any(path.exists() for _, path in files):
@@ -207,7 +207,7 @@ def audit_files(files: Iterable[tuple[str, Path]]) -> AuditReport:
         if not path.exists():
             report.databases[name] = f"{path} (missing: not audited)"
             continue
-        with open_read_only(path) as con:
+        with open_warehouse(path, read_only=True, lock_wait=0) as con:
             audit_connection(con, name, report)
         report.databases[name] = str(path)
     report.seconds = time.perf_counter() - started

@@ -70,6 +70,12 @@ class WarehouseLocked(duckdb.IOException):
             f"read serving.duckdb, never the warehouse), then run again. DuckDB said: {said}"
         )
 
+    @property
+    def holder(self) -> str:
+        """'PID 123 (python run.py)': who to wait for or stop."""
+        who = f"PID {self.pid}" if self.pid else "another process"
+        return f"{who} ({self.command})" if self.command else who
+
     def __reduce__(self) -> tuple:  # keeps the fields across processes (pickling)
         return type(self), (self.path, self.pid, self.command, self.waited, self.said)
 
@@ -125,9 +131,12 @@ def connect(
 
 @contextmanager
 def open_warehouse(
-    path: Path | str, *, read_only: bool = False, memory_limit: str | None = None
+    path: Path | str, *, read_only: bool = False, memory_limit: str | None = None,
+    lock_wait: float = LOCK_WAIT_SECONDS,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect(path, read_only=read_only, memory_limit=memory_limit)
+    """`connect` for a `with` block; an inspection (doctor, audit) passes lock_wait=0 to report a
+    writer's lock at once instead of waiting for it."""
+    con = connect(path, read_only=read_only, memory_limit=memory_limit, lock_wait=lock_wait)
     try:
         yield con
     finally:
