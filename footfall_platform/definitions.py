@@ -11,7 +11,6 @@ from assets.ops import OPS_ASSETS
 from assets.raw import RAW_ASSETS
 from assets.recommend import RECOMMEND_ASSETS
 from assets.retention import RetentionPeriods, retention_asset
-from assets.run_summary import RUN_SUMMARY_SENSORS, RunLog
 from assets.serving import build_serving_asset
 from assets.transform import TRANSFORM_ASSETS, dbt_resource
 from assets.video import VIDEO_ASSETS
@@ -25,6 +24,7 @@ from footfall_platform.orchestration.automation import (
     refresh_models_job,
 )
 from footfall_platform.orchestration.resources import FootfallWarehouse
+from footfall_platform.orchestration.run_summary import RUN_SUMMARY_SENSORS, RunLog
 from footfall_platform.settings import Settings
 from quality.checks import QUALITY_CHECKS, with_quality_kind
 

@@ -172,17 +172,17 @@ ONE_COLUMN = {
 
 @dataclass(frozen=True)
 class _Batch:
-    """One GX batch: a table of the warehouse or of the derived database, and its rules."""
+    """One GX batch and its rules: a table of the warehouse, a table of the derived database,
+    or the FIGURES frame (where column c of dataset d is "d__c")."""
 
     name: str
     table: str
     rules: list[Rule]
-    in_warehouse: bool = False
-    prefix_columns: bool = False  # FIGURES: column c of dataset d is "d__c", read as a frame
+    source: str = "derived"  # warehouse | derived | frame
 
     def expectations(self) -> list[Any]:
         updates = [{"id": None, "meta": {RULE_META: i}} for i in range(len(self.rules))]
-        if self.prefix_columns:
+        if self.source == "frame":
             for update, rule in zip(updates, self.rules, strict=True):
                 update["column"] = f"{rule.dataset}__{rule.expectation.column}"
         return [r.expectation.copy(update=u) for r, u in zip(self.rules, updates, strict=True)]
@@ -207,7 +207,7 @@ def _plan(
     derived = duckdb.connect()
     derived.execute("SET TimeZone = 'UTC'")
     batches = (
-        [_Batch(TABLE, suite.name, by_dataset.pop(TABLE), in_warehouse=True)]
+        [_Batch(TABLE, suite.name, by_dataset.pop(TABLE), source="warehouse")]
         if TABLE in by_dataset
         else []
     )
@@ -233,7 +233,7 @@ def _plan(
             + " CROSS JOIN ".join(f'"{d}"' for d in figures)
         )
         rules = [r for d in figures for r in by_dataset[d]]
-        batches.append(_Batch(FIGURES, FIGURES, rules, prefix_columns=True))
+        batches.append(_Batch(FIGURES, FIGURES, rules, source="frame"))
     return derived, batches
 
 
@@ -256,22 +256,22 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite) -> SuiteOutcome
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     derived, batches = _plan(con, suite)
     sources = {
-        True: _source(context, "warehouse", con, suite.schema),
-        False: _source(context, "derived", derived, "main"),
-        "frames": context.data_sources.add_pandas("frames"),
+        "warehouse": _source(context, "warehouse", con, suite.schema),
+        "derived": _source(context, "derived", derived, "main"),
+        "frame": context.data_sources.add_pandas("frames"),
     }
     outcomes: list[RuleOutcome] = []
     gx_results: dict[str, ExpectationSuiteValidationResult] = {}
     try:
         for plan in batches:
-            name = suite.name if plan.in_warehouse else f"{suite.name}__{plan.name}"
+            name = suite.name if plan.source == "warehouse" else f"{suite.name}__{plan.name}"
             parameters = None
-            if plan.prefix_columns:
-                asset = sources["frames"].add_dataframe_asset(name=name)
+            if plan.source == "frame":
+                asset = sources["frame"].add_dataframe_asset(name=name)
                 definition = asset.add_batch_definition_whole_dataframe("all")
                 parameters = {"dataframe": derived.execute(f'SELECT * FROM "{plan.table}"').df()}
             else:
-                asset = sources[plan.in_warehouse].add_table_asset(name=name, table_name=plan.table)
+                asset = sources[plan.source].add_table_asset(name=name, table_name=plan.table)
                 definition = asset.add_batch_definition_whole_table("all")
             gx_suite = context.suites.add(  # one store write for the suite, not one per rule
                 gx.ExpectationSuite(

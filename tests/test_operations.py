@@ -23,7 +23,6 @@ import pytest
 from assets.ops import OPS_ASSETS
 from assets.raw import RAW_ASSETS
 from assets.retention import RetentionPeriods, retention_asset
-from assets.run_summary import RUN_SUMMARY_SENSORS, RunLog
 from footfall_platform import cli
 from footfall_platform.demo import generate_world
 from footfall_platform.operations import doctor
@@ -32,6 +31,7 @@ from footfall_platform.operations.pii_patterns import redact
 from footfall_platform.operations.retention import RetentionPolicy, enforce_retention
 from footfall_platform.operations.run_log import configure_logging, read_run_summaries
 from footfall_platform.orchestration.resources import FootfallWarehouse
+from footfall_platform.orchestration.run_summary import RUN_SUMMARY_SENSORS, RunLog
 from footfall_platform.settings import Settings
 from footfall_platform.warehouse.connection import connect
 from quality.checks import build_suite_check
